@@ -1,0 +1,239 @@
+"""The v1 integration events: the contract between services.
+
+Rules (checked by tests/contract): schemas are closed, a new field is optional, nothing is removed
+or retyped; a breaking change is a new class with ``version = 2`` beside the old one.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .envelope import DecimalStr, IntegrationEvent
+
+#: ``tenantid`` of events that belong to no tenant (e.g. official factor lists).
+PLATFORM_TENANT = "platform"
+
+OrgUnitKind = Literal["company", "division", "site", "line"]
+
+
+def topic_for(producer: str, version: int = 1) -> str:
+    """Kafka topic of a producing service: one topic per producer and major version."""
+    return f"tanso.{producer}.v{version}"
+
+
+PUBLIC_DISCLOSURES_TOPIC = "tanso.public.disclosures.v1"
+
+
+# --- identity -------------------------------------------------------------------------------
+
+
+class TenantRegistered(IntegrationEvent):
+    event_name = "TenantRegistered"
+    producer = "identity"
+
+    tenant_id: str
+    company_name: str
+    industry_code: str | None = None
+    fiscal_year_start_month: int = Field(ge=1, le=12)
+
+
+class OrgUnitRegistered(IntegrationEvent):
+    event_name = "OrgUnitRegistered"
+    producer = "identity"
+
+    org_unit_id: str
+    parent_id: str | None
+    kind: OrgUnitKind
+    name_ja: str
+    name_en: str | None = None
+    prefecture: str | None = None
+    floor_area_m2: DecimalStr | None = None
+    building_use: str | None = None
+
+
+class UserRegistered(IntegrationEvent):
+    event_name = "UserRegistered"
+    producer = "identity"
+
+    user_id: str
+    display_name: str
+    roles: list[str]
+
+
+# --- factors --------------------------------------------------------------------------------
+
+
+class FactorPublished(IntegrationEvent):
+    """A new immutable factor version. ``tenantid`` is ``platform`` for official lists."""
+
+    event_name = "FactorPublished"
+    producer = "factors"
+
+    factor_version_id: str
+    factor_code: str
+    name_ja: str
+    name_en: str
+    category: str
+    scope: int | None = None
+    scope3_category: int | None = Field(default=None, ge=1, le=15)
+    activity_unit: str
+    value: DecimalStr
+    value_unit: str
+    gas: str = "CO2"
+    source_id: str
+    source_title_ja: str
+    source_title_en: str
+    edition: str
+    valid_from_fy: int
+    valid_to_fy: int | None = None
+    status: str
+    supersedes_version_id: str | None = None
+    content_sha256: str
+
+
+# --- activities -----------------------------------------------------------------------------
+
+
+class ActivityRecorded(IntegrationEvent):
+    event_name = "ActivityRecorded"
+    producer = "activities"
+
+    activity_id: str
+    org_unit_id: str
+    item_code: str
+    period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="Month, YYYY-MM")
+    fiscal_year: int
+    amount: DecimalStr
+    unit: str
+    note: str | None = None
+    recorded_by: str
+
+
+class ActivityCorrected(IntegrationEvent):
+    event_name = "ActivityCorrected"
+    producer = "activities"
+
+    activity_id: str
+    revision: int = Field(ge=2)
+    org_unit_id: str
+    item_code: str
+    period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    fiscal_year: int
+    amount: DecimalStr
+    unit: str
+    note: str | None = None
+    corrected_by: str
+    reason: str
+
+
+class ActivityVoided(IntegrationEvent):
+    event_name = "ActivityVoided"
+    producer = "activities"
+
+    activity_id: str
+    revision: int = Field(ge=2)
+    voided_by: str
+    reason: str
+
+
+# --- calculation ----------------------------------------------------------------------------
+
+
+class EmissionCalculated(IntegrationEvent):
+    """The current figure of one emission line; a later revision replaces the earlier one."""
+
+    event_name = "EmissionCalculated"
+    producer = "calculation"
+
+    line_id: str
+    line_revision: int = Field(ge=1)
+    activity_id: str
+    org_unit_id: str
+    fiscal_year: int
+    period: str
+    item_code: str
+    scope: int = Field(ge=1, le=3)
+    scope3_category: int | None = Field(default=None, ge=1, le=15)
+    energy_type: str | None = None
+    #: Scope 2 lines come in pairs: location-based (basic factor) and market-based (adjusted factor).
+    scope2_method: Literal["location", "market"] | None = None
+    co2e_t: DecimalStr
+    status: Literal["calculated", "voided"]
+    reason: str
+    audit_record_id: str
+    supersedes_audit_record_id: str | None = None
+    factor_version_id: str | None = None
+
+
+class LogicItemSummary(BaseModel):
+    """What a data-entry service needs to know about an activity item."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    item_code: str
+    name_ja: str
+    name_en: str
+    unit: str
+    scope: int = Field(ge=1, le=3)
+    scope3_category: int | None = Field(default=None, ge=1, le=15)
+
+
+class CalculationLogicChanged(IntegrationEvent):
+    """The full item list of a tenant's fiscal-year logic after a change (a snapshot, not a diff)."""
+
+    event_name = "CalculationLogicChanged"
+    producer = "calculation"
+
+    logic_id: str = Field(description="<tenant id>:<fiscal year>; the Kafka key")
+    fiscal_year: int
+    logic_version: int = Field(ge=1)
+    copied_from: str
+    items: list[LogicItemSummary]
+
+
+# --- supplier-exchange ----------------------------------------------------------------------
+
+
+class DisclosedFigure(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["scope_total", "scope3_category", "org_intensity", "product_footprint"]
+    scope: int | None = None
+    scope3_category: int | None = None
+    product_id: str | None = None
+    value: DecimalStr
+    unit: str
+    audit_hashes: list[str] = Field(default_factory=list)
+
+
+class DisclosureGranted(IntegrationEvent):
+    """An immutable, signed disclosure from a supplier tenant to one buyer tenant."""
+
+    event_name = "DisclosureGranted"
+    producer = "supplier-exchange"
+
+    disclosure_id: str
+    supplier_tenant_id: str
+    buyer_tenant_id: str
+    fiscal_year: int
+    figures: list[DisclosedFigure]
+    supersedes_disclosure_id: str | None = None
+    signature_jws: str
+
+
+ALL_EVENTS: tuple[type[IntegrationEvent], ...] = (
+    TenantRegistered,
+    OrgUnitRegistered,
+    UserRegistered,
+    FactorPublished,
+    ActivityRecorded,
+    ActivityCorrected,
+    ActivityVoided,
+    EmissionCalculated,
+    CalculationLogicChanged,
+    DisclosureGranted,
+)
+
+EVENTS_BY_TYPE: dict[str, type[IntegrationEvent]] = {e.event_type(): e for e in ALL_EVENTS}

@@ -1,0 +1,263 @@
+"""Kafka wiring with FastStream: topics, the broker, and at-least-once event consumers.
+
+A consumer commits an offset only after its handler's transaction committed
+(``AckPolicy.NACK_ON_ERROR``: success → commit, exception → seek back and redeliver). The event id
+is claimed in the inbox in that same transaction, so a redelivery changes nothing. An event that can
+never be processed (undecodable, failing its schema, or rejected by the domain as
+:class:`PoisonEvent`) is parked in the ``dead_letters`` table and skipped, so one bad event cannot
+stop a partition.
+
+Tracing: every event a consumer handles is processed inside a CONSUMER span whose parent is the
+``traceparent`` of the Kafka record (the relay's producer span), so the handler's database work and
+the outbox rows it queues belong to the trace of the request that caused the event. Each record's
+fate (applied, duplicate, parked, failed, ignored) and duration go to ``EventConsumer.observe``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+from pydantic import ValidationError
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .envelope import Envelope, EnvelopeMeta, IntegrationEvent
+from .inbox import claim
+from .store import ConcurrencyError, MessagingTables
+from .tracing import context_from_headers, tracer
+from .unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[Any, EnvelopeMeta, UnitOfWork], Awaitable[None]]
+
+
+class PoisonEvent(Exception):
+    """Raised by a handler for an event that no retry can ever make valid."""
+
+
+#: What became of a record: ``applied`` (handler committed), ``duplicate`` (already in the inbox),
+#: ``parked`` (dead letter), ``failed`` (exception: redelivered), ``ignored`` (no handler here).
+OUTCOMES = ("applied", "duplicate", "parked", "failed", "ignored")
+
+
+@dataclass(frozen=True)
+class Handled:
+    """One record's fate, for metrics (``event_type`` is ``unknown`` for an undecodable record)."""
+
+    topic: str
+    event_type: str
+    outcome: str
+    seconds: float
+    tenant_id: str | None = None
+
+
+async def ensure_topics(bootstrap_servers: str, topics: Mapping[str, int], *, replication_factor: int = 1) -> None:
+    """Create topics with explicit partition counts; existing topics are left as they are."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="tanso-admin")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(t, num_partitions=n, replication_factor=replication_factor)
+                   for t, n in topics.items() if t not in existing]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        await admin.close()
+
+
+def make_broker(bootstrap_servers: str, client_id: str) -> KafkaBroker:
+    return KafkaBroker(
+        bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        linger_ms=1,
+        logger=logging.getLogger("tanso.kafka"),
+        log_level=logging.DEBUG,
+    )
+
+
+def make_publish(broker: KafkaBroker):
+    """Adapter for :class:`~tanso_events.relay.OutboxRelay`: send without waiting, return the ack."""
+
+    async def publish(topic: str, key: bytes, payload: bytes, headers: dict[str, str]):
+        return await broker.publish(payload, topic=topic, key=key, headers=headers, no_confirm=True)
+
+    return publish
+
+
+@dataclass
+class EventConsumer:
+    """Dispatches the events of the topics a service subscribes to, by CloudEvents type."""
+
+    name: str
+    engine: AsyncEngine
+    tables: MessagingTables
+    uow_factory: Callable[[str], UnitOfWork]
+    handlers: dict[type[IntegrationEvent], EventHandler]
+    retry_delay: float = 0.5
+    fetch_max_wait_ms: int = 20
+    observe: Callable[[Handled], None] | None = None
+    subscriber: Any = field(default=None, init=False, repr=False)
+
+    @property
+    def topics(self) -> set[str]:
+        from .catalog import topic_for
+
+        return {topic_for(e.producer, e.version) for e in self.handlers}
+
+    def subscribe(self, broker: KafkaBroker) -> None:
+        by_type = {e.event_type(): (e, h) for e, h in self.handlers.items()}
+
+        async def on_message(body: Any, msg: KafkaMessage) -> None:  # body unused: we decode raw bytes
+            await self.process(msg.body, dict(msg.headers), msg.raw_message, by_type)
+
+        # One consumer for all topics: one group member per process, so a start is one rebalance.
+        self.subscriber = broker.subscriber(
+            *sorted(self.topics),
+            group_id=self.name,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            fetch_max_wait_ms=self.fetch_max_wait_ms,
+            max_poll_interval_ms=300_000,
+        )
+        self.subscriber(on_message)
+
+    async def partition_lag(self, timeout: float = 0.5) -> list[tuple[str, int, int]]:
+        """``(topic, partition, lag)`` of the partitions assigned to this process right now.
+
+        Lag is the broker's highwater (known from the last fetch response; no request is made)
+        minus the consumer's position, like Kafka's ``records-lag``. Partitions not fetched yet are
+        left out.
+        """
+        consumer = getattr(self.subscriber, "consumer", None)
+        if consumer is None:
+            return []
+        lags = []
+        for tp in sorted(consumer.assignment()):
+            try:
+                high = consumer.highwater(tp)
+                if high is None:
+                    continue
+                position = await asyncio.wait_for(consumer.position(tp), timeout)
+            except Exception as exc:  # noqa: BLE001 — unassigned during a rebalance, or no position yet
+                log.debug("%s: no lag for %s: %r", self.name, tp, exc)
+                continue
+            lags.append((tp.topic, tp.partition, max(high - position, 0)))
+        return lags
+
+    async def process(self, raw: bytes, headers: dict[str, str], record: Any, by_type: dict) -> None:
+        started = time.perf_counter()
+        topic = getattr(record, "topic", "")
+        try:
+            envelope = Envelope.model_validate_json(raw)
+        except ValidationError as exc:
+            with self._span(topic, headers, record, "unknown", None):
+                await self.park(raw, record, None, f"not a CloudEvents envelope: {exc}")
+            self._observe(topic, "unknown", "parked", started, None)
+            return
+        entry = by_type.get(envelope.type)
+        if entry is None:
+            self._observe(topic, envelope.type, "ignored", started, envelope.tenantid)
+            return  # another consumer's event on a shared topic
+        outcome = "failed"
+        try:
+            with self._span(topic, headers, record, envelope.type, envelope.id) as span:
+                outcome = await self._handle(envelope, entry, raw, headers, record)
+                span.set_attribute("tanso.outcome", outcome)
+        finally:
+            self._observe(topic, envelope.type, outcome, started, envelope.tenantid)
+
+    async def _handle(self, envelope: Envelope, entry: tuple, raw: bytes, headers: dict[str, str],
+                      record: Any) -> str:
+        model, handler = entry
+        try:
+            # Fields this consumer does not know yet are dropped, not refused: producers may add
+            # optional fields (docs/events.md), and consumers may be deployed after producers.
+            event = model.model_validate({k: v for k, v in envelope.data.items() if k in model.model_fields})
+        except ValidationError as exc:
+            await self.park(raw, record, envelope.id, f"{envelope.type} fails its schema: {exc}")
+            return "parked"
+        meta = EnvelopeMeta(
+            id=envelope.id,
+            type=envelope.type,
+            subject=envelope.subject,
+            tenant_id=envelope.tenantid,
+            time=envelope.time,
+            traceparent=headers.get("traceparent"),
+        )
+        for attempt in range(5):
+            try:
+                async with self.uow_factory(envelope.id) as uow:
+                    if not await claim(uow.conn, self.tables, self.name, envelope.id, envelope.type):
+                        return "duplicate"  # redelivery: already applied
+                    await handler(event, meta, uow)
+                return "applied"
+            except ConcurrencyError:
+                log.info("%s: concurrent write while handling %s, retry %d", self.name, envelope.id, attempt + 1)
+            except PoisonEvent as exc:
+                await self.park(raw, record, envelope.id, str(exc))
+                return "parked"
+            except Exception:
+                log.exception("%s: handler for %s failed; will be redelivered", self.name, envelope.type)
+                await asyncio.sleep(self.retry_delay)  # no hot loop against a failing dependency
+                raise
+        raise RuntimeError(f"{self.name}: gave up on {envelope.id} after repeated concurrency conflicts")
+
+    @contextlib.contextmanager
+    def _span(self, topic: str, headers: Mapping[str, str], record: Any, event_type: str,
+              event_id: str | None) -> Iterator[trace.Span]:
+        """The CONSUMER span of one record, child of the producer span named by its headers."""
+        attributes = {
+            "messaging.system": "kafka",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": topic,
+            "messaging.consumer.group.name": self.name,
+            "cloudevents.event_type": event_type,
+        }
+        if (partition := getattr(record, "partition", None)) is not None:
+            attributes["messaging.destination.partition.id"] = str(partition)
+        if (offset := getattr(record, "offset", None)) is not None:
+            attributes["messaging.kafka.offset"] = offset
+        if event_id:
+            attributes["messaging.message.id"] = event_id
+        with tracer().start_as_current_span(f"{topic} process", context=context_from_headers(headers),
+                                            kind=SpanKind.CONSUMER, attributes=attributes) as span:
+            yield span
+
+    def _observe(self, topic: str, event_type: str, outcome: str, started: float, tenant_id: str | None) -> None:
+        if self.observe is not None:
+            self.observe(Handled(topic, event_type, outcome, time.perf_counter() - started, tenant_id))
+
+    async def park(self, raw: bytes, record: Any, event_id: str | None, error: str) -> None:
+        log.error("%s: parking event %s: %s", self.name, event_id, error)
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                insert(self.tables.dead_letters).values(
+                    consumer=self.name,
+                    topic=getattr(record, "topic", ""),
+                    kafka_partition=getattr(record, "partition", None),
+                    kafka_offset=getattr(record, "offset", None),
+                    event_id=event_id,
+                    payload=raw.decode("utf-8", errors="replace"),
+                    error=error[:4000],
+                    parked_at=datetime.now(UTC),
+                )
+            )

@@ -1,0 +1,148 @@
+"""One database transaction in which a service changes state.
+
+Inside it a handler appends domain events (projections follow in the same transaction) and
+queues integration events in the outbox. Nothing reaches Kafka until the transaction commits;
+the relay publishes afterwards (no dual writes). Outbox rows and event metadata carry the
+``traceparent`` of the span that is current when they are written (the request's server span, or
+the consumer span of the event being handled).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import ClassVar, Self
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from .catalog import topic_for
+from .envelope import IntegrationEvent, new_envelope
+from .projections import Projection, apply
+from .store import EventStore, MessagingTables, NewEvent, StoredEvent
+from .tracing import current_traceparent
+
+log = logging.getLogger(__name__)
+
+
+class DomainEvent(BaseModel):
+    """Base of a service's internal events (stored, projected; not the public contract)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: ClassVar[str] = ""
+
+    @classmethod
+    def type_name(cls) -> str:
+        return cls.name or cls.__name__
+
+
+class UnitOfWork:
+    """Async context manager around one transaction of one service database."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        tables: MessagingTables,
+        projections: Sequence[Projection],
+        *,
+        on_commit: Callable[[], None] | None = None,
+        causation_id: str | None = None,
+    ) -> None:
+        self.engine = engine
+        self.tables = tables
+        self.store = EventStore(tables)
+        self.projections = projections
+        self._on_commit = on_commit
+        self.causation_id = causation_id
+        self.now = datetime.now(UTC)
+        self._published = 0
+        self._after_commit: list[Callable[[], None]] = []
+        self.conn: AsyncConnection
+
+    async def __aenter__(self) -> Self:
+        self._ctx = self.engine.begin()
+        self.conn = await self._ctx.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._ctx.__aexit__(*exc)
+        if exc[0] is not None:
+            return
+        if self._published and self._on_commit:
+            self._on_commit()
+        for callback in self._after_commit:
+            try:
+                callback()
+            except Exception:
+                log.exception("after-commit callback %r failed", callback)
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once this transaction has committed (not at all if it rolls back).
+
+        For effects outside the database that must not count a rolled-back attempt, such as
+        metrics (``tanso_runtime.metrics``).
+        """
+        self._after_commit.append(callback)
+
+    async def load(self, stream_id: str) -> list[StoredEvent]:
+        return await self.store.load(self.conn, stream_id)
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        tenant_id: str,
+        events: Sequence[DomainEvent],
+        *,
+        actor: str | None = None,
+    ) -> list[StoredEvent]:
+        """Append domain events and run the projections on them, in this transaction."""
+        meta = {"traceparent": current_traceparent(), "causation_id": self.causation_id, "actor": actor}
+        new = [
+            NewEvent(str(uuid.uuid4()), e.type_name(), e.model_dump(mode="json"), meta) for e in events
+        ]
+        stored = await self.store.append(
+            self.conn,
+            stream_id=stream_id,
+            expected_version=expected_version,
+            tenant_id=tenant_id,
+            events=new,
+            recorded_at=self.now,
+        )
+        for event in stored:
+            await apply(self.conn, self.projections, event)
+        return stored
+
+    async def publish(
+        self,
+        event: IntegrationEvent,
+        *,
+        subject: str,
+        tenant_id: str,
+        aggregate_type: str,
+        topic: str | None = None,
+        event_id: str | None = None,
+    ) -> str:
+        """Queue an integration event in the outbox; returns its event id."""
+        envelope = new_envelope(event, subject=subject, tenant_id=tenant_id, event_id=event_id, time=self.now)
+        headers = {"content-type": "application/cloudevents+json"}
+        if tp := current_traceparent():
+            headers["traceparent"] = tp
+        await self.conn.execute(
+            insert(self.tables.outbox).values(
+                id=envelope.id,
+                aggregatetype=aggregate_type,
+                aggregateid=subject,
+                type=envelope.type,
+                topic=topic or topic_for(event.producer, event.version),
+                payload=envelope.model_dump_json(),
+                headers=headers,
+                created_at=self.now,
+                published_at=None,
+            )
+        )
+        self._published += 1
+        return envelope.id

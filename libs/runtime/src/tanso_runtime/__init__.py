@@ -1,0 +1,1 @@
+"""tanso_runtime."""

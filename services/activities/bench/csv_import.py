@@ -1,0 +1,110 @@
+"""CSV activity import speed: parse + validate alone, then the whole import (validate + one transaction).
+
+    uv run python services/activities/bench/csv_import.py [--rows 100000] [--encoding cp932|utf-8-sig]
+        [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/bench_activities]
+
+Generates N rows over 50 sites, the 8 built-in items and 24 months (every 7th with a Japanese note),
+then times the service layer's ``validate`` and ``import_csv`` (the code ``POST /imports`` runs).
+SQLite in a temporary folder by default; ``--database-url`` DROPS AND RECREATES the activities
+tables in the database it names. Prints rows/s, statements and peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import event, func, select
+from tanso_activities.adapters import tables
+from tanso_activities.adapters.projections import PROJECTIONS
+from tanso_activities.service_layer import handlers
+from tanso_activities.service_layer.csv_import import import_csv, validate
+from tanso_activities.service_layer.progress import ImportProgress
+from tanso_activities.settings import CsvSettings
+from tanso_events import catalog
+from tanso_events.envelope import EnvelopeMeta
+from tanso_events.unit_of_work import UnitOfWork
+from tanso_ghg.items import DEFAULT_ITEMS
+from tanso_ghg.units import registry
+from tanso_runtime.auth import Principal
+from tanso_runtime.db import make_engine
+
+SITES = [f"site-{i:02d}" for i in range(50)]
+PRINCIPAL = Principal(subject="bench", tenant_id="bench", roles=frozenset({"editor"}))
+
+
+def make_csv(rows: int, encoding: str) -> bytes:
+    lines = ["拠点ID/org_unit_id,項目コード/item_code,年月/period,数量/amount,単位/unit,備考/note"]
+    for i in range(rows):
+        item = DEFAULT_ITEMS[i % len(DEFAULT_ITEMS)]
+        month = i // len(DEFAULT_ITEMS) % 24
+        note = f"請求書 髙{i}①" if i % 7 == 0 else ""
+        lines.append(f"{SITES[i % 50]},{item.code},{2024 + month // 12}-{month % 12 + 1:02d},"
+                     f"{i % 9973}.{i % 100:02d},{item.unit},{note}")
+    return ("\r\n".join(lines) + "\r\n").encode(encoding)
+
+
+async def seed(engine) -> None:
+    async with engine.begin() as conn:
+        await conn.run_sync(tables.metadata.drop_all)
+        await conn.run_sync(tables.metadata.create_all)
+    meta = EnvelopeMeta(id=str(uuid.uuid4()), type="x", subject="bench", tenant_id="bench", time=datetime.now(UTC))
+    async with UnitOfWork(engine, tables.messaging, PROJECTIONS) as uow:
+        await handlers.on_tenant_registered(catalog.TenantRegistered(
+            tenant_id="bench", company_name="bench", fiscal_year_start_month=4), meta, uow)
+        for site in SITES:
+            await handlers.on_org_unit_registered(catalog.OrgUnitRegistered(
+                org_unit_id=site, parent_id=None, kind="site", name_ja=site), meta, uow)
+
+
+async def run(args: argparse.Namespace, url: str) -> None:
+    t0 = time.perf_counter()
+    data = make_csv(args.rows, args.encoding)
+    print(f"generated {args.rows:,} rows, {len(data) / 1e6:.1f} MB ({args.encoding}) in {time.perf_counter() - t0:.1f} s")
+    limits = CsvSettings(max_rows=args.rows, max_bytes=len(data) + 1)
+    engine = make_engine(url)
+    await seed(engine)
+    registry()  # the service builds the unit registry at start-up (warm_up_units), not per import
+
+    t0 = time.perf_counter()
+    checker, _ = await validate(data, SITES, 4, limits, ImportProgress("v", "bench"))
+    took = time.perf_counter() - t0
+    assert not checker.error_count and len(checker.rows) == args.rows, checker.errors[:3]
+    print(f"parse + validate: {took:.2f} s  {args.rows / took:,.0f} rows/s")
+    del checker
+
+    statements = [0]
+    event.listen(engine.sync_engine, "before_cursor_execute", lambda *a: statements.__setitem__(0, statements[0] + 1))
+    t0 = time.perf_counter()
+    result = await import_csv(engine, lambda: UnitOfWork(engine, tables.messaging, PROJECTIONS), PRINCIPAL, data,
+                              "bench.csv", limits, ImportProgress(str(uuid.uuid4()), "bench"))
+    took = time.perf_counter() - t0
+    async with engine.connect() as conn:
+        stored = (await conn.execute(select(func.count()).select_from(tables.activities))).scalar_one()
+    assert result.row_count == stored == args.rows
+    print(f"whole import ({engine.dialect.name}): {took:.2f} s  {args.rows / took:,.0f} rows/s  "
+          f"{statements[0]} SQL statements  peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
+    await engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--encoding", choices=["utf-8-sig", "cp932"], default="cp932")
+    parser.add_argument("--database-url", default=None, help="async SQLAlchemy URL; its activities tables are reset")
+    args = parser.parse_args()
+    if args.database_url:
+        asyncio.run(run(args, args.database_url))
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        asyncio.run(run(args, f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}"))
+
+
+if __name__ == "__main__":
+    main()

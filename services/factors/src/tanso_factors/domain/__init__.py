@@ -1,0 +1,1 @@
+"""Domain model of the factors service (pure Python, no framework imports)."""

@@ -1,0 +1,1 @@
+"""I/O of the gateway: the upstream services over HTTP."""

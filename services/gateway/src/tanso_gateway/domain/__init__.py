@@ -1,0 +1,1 @@
+"""Pure gateway rules: rate limiting and combining OpenAPI documents."""

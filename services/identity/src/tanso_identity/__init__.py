@@ -1,0 +1,1 @@
+"""Tanso identity service."""

@@ -1,0 +1,52 @@
+"""Tables of the identity database: messaging tables, read models and credentials."""
+
+from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table
+from tanso_events.store import add_messaging_tables
+from tanso_runtime.db import DecimalText
+
+metadata = MetaData()
+messaging = add_messaging_tables(metadata)
+
+tenants = Table(
+    "tenants", metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("company_name", String(200), nullable=False),
+    Column("industry_code", String(20)),
+    Column("fiscal_year_start_month", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+org_units = Table(
+    "org_units", metadata,
+    Column("org_unit_id", String(64), primary_key=True),
+    Column("tenant_id", String(64), nullable=False, index=True),
+    Column("parent_id", String(64)),
+    Column("kind", String(20), nullable=False),
+    Column("name_ja", String(200), nullable=False),
+    Column("name_en", String(200)),
+    Column("prefecture", String(20)),
+    Column("floor_area_m2", DecimalText),
+    Column("building_use", String(100)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+users = Table(
+    "users", metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("tenant_id", String(64), nullable=False, index=True),
+    #: Lower-cased; unique across the platform (the backstop for concurrent sign-ups).
+    Column("email", String(254), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("deactivated_at", DateTime(timezone=True)),
+)
+
+#: Not a projection: written by the command handlers in the same transaction, never in events.
+credentials = Table(
+    "credentials", metadata,
+    Column("user_id", String(64), primary_key=True),
+    Column("password_hash", String(512), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

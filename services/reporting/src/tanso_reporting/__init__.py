@@ -1,0 +1,1 @@
+"""Tanso reporting service."""

@@ -1,0 +1,5 @@
+from tanso_runtime.app import serve
+
+from .settings import Settings
+
+serve("tanso_reporting.main:create_app", Settings())

@@ -1,0 +1,52 @@
+"""Analysis read models, folded from the reporting event store."""
+
+from decimal import Decimal
+
+from sqlalchemy import delete, insert, select, update
+from tanso_events.projections import Projection
+
+from . import tables
+
+analysis = Projection("analysis", [tables.report_lines, tables.report_totals])
+
+
+async def _add_to_total(conn, tenant_id: str, line: dict, sign: int) -> None:
+    t = tables.report_totals
+    basis = line.get("scope2_method") or ""
+    key = (t.c.tenant_id == tenant_id, t.c.fiscal_year == line["fiscal_year"], t.c.scope == line["scope"],
+           t.c.org_unit_id == line["org_unit_id"], t.c.item_code == line["item_code"], t.c.basis == basis)
+    row = (await conn.execute(select(t.c.co2e_t, t.c.lines).where(*key))).first()
+    amount = Decimal(line["co2e_t"]) * sign
+    if row is None:
+        await conn.execute(insert(t).values(tenant_id=tenant_id, fiscal_year=line["fiscal_year"], scope=line["scope"],
+                                            org_unit_id=line["org_unit_id"], item_code=line["item_code"],
+                                            basis=basis, co2e_t=amount, lines=sign))
+    else:
+        await conn.execute(update(t).where(*key).values(co2e_t=row[0] + amount, lines=row[1] + sign))
+
+
+@analysis.on("LineReported")
+async def _line(conn, e):
+    d = e.data
+    t = tables.report_lines
+    old = (await conn.execute(select(t).where(t.c.tenant_id == e.tenant_id, t.c.line_id == d["line_id"]))
+           ).mappings().first()
+    if old is not None:
+        if old["status"] == "calculated":
+            await _add_to_total(conn, e.tenant_id, dict(old), -1)
+        await conn.execute(delete(t).where(t.c.tenant_id == e.tenant_id, t.c.line_id == d["line_id"]))
+    row = {k: v for k, v in d.items() if k != "source_event_id"}
+    await conn.execute(insert(t).values(tenant_id=e.tenant_id, **row))
+    if d["status"] == "calculated":
+        await _add_to_total(conn, e.tenant_id, d, +1)
+
+
+organisation = Projection("organisation", [tables.org_units])
+
+
+@organisation.on("OrgUnitKnown")
+async def _org_unit(conn, e):
+    await conn.execute(insert(tables.org_units).values(tenant_id=e.tenant_id, **e.data))
+
+
+PROJECTIONS = [analysis, organisation]

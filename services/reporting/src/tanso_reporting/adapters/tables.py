@@ -1,0 +1,53 @@
+"""Tables of the reporting database: messaging tables plus the analysis read models."""
+
+from sqlalchemy import Column, Integer, MetaData, String, Table
+from tanso_events.store import add_messaging_tables
+from tanso_runtime.db import DecimalText
+
+metadata = MetaData()
+messaging = add_messaging_tables(metadata)
+
+report_lines = Table(
+    "report_lines", metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("line_id", String(100), primary_key=True),
+    Column("line_revision", Integer, nullable=False),
+    Column("activity_id", String(64), nullable=False),
+    Column("org_unit_id", String(64), nullable=False),
+    Column("fiscal_year", Integer, nullable=False, index=True),
+    Column("period", String(7), nullable=False),
+    Column("item_code", String(100), nullable=False),
+    Column("scope", Integer, nullable=False),
+    Column("scope3_category", Integer),
+    Column("energy_type", String(40)),
+    Column("scope2_method", String(20)),
+    Column("co2e_t", DecimalText, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("audit_record_id", String(64), nullable=False),
+)
+
+#: Totals kept exact in Decimal: fiscal year × scope × org unit × item × basis. ``basis`` is
+#: "location" or "market" for Scope 2 lines and "" for the others.
+report_totals = Table(
+    "report_totals", metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("fiscal_year", Integer, primary_key=True),
+    Column("scope", Integer, primary_key=True),
+    Column("org_unit_id", String(64), primary_key=True),
+    Column("item_code", String(100), primary_key=True),
+    Column("basis", String(20), primary_key=True),
+    Column("co2e_t", DecimalText, nullable=False),
+    Column("lines", Integer, nullable=False),
+)
+
+org_units = Table(
+    "org_units", metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("org_unit_id", String(64), primary_key=True),
+    Column("parent_id", String(64)),
+    Column("kind", String(20), nullable=False),
+    Column("name_ja", String(200), nullable=False),
+    Column("name_en", String(200)),
+)
+
+READ_MODELS = [report_lines, report_totals, org_units]

@@ -1,0 +1,22 @@
+"""Wires the reporting service together."""
+
+from tanso_runtime.app import ServiceSpec
+
+from .adapters import tables
+from .adapters.projections import PROJECTIONS
+from .entrypoints.http import router
+from .service_layer.handlers import EVENT_HANDLERS
+from .settings import Settings
+
+
+def build_spec(settings: Settings) -> ServiceSpec:
+    return ServiceSpec(
+        settings=settings,
+        title="Tanso reporting",
+        description="Analysis read models: totals and breakdowns of emissions, linked to the audit trail.",
+        metadata=tables.metadata,
+        tables=tables.messaging,
+        projections=PROJECTIONS,
+        routers=[router],
+        event_handlers=EVENT_HANDLERS,
+    )

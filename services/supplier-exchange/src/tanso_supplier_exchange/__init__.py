@@ -1,0 +1,1 @@
+"""Tanso supplier-exchange service."""

@@ -1,0 +1,145 @@
+"""What each consumer reads from the events it handles: the consumer side of the event contract.
+
+One entry per event in a consumer's ``EVENT_HANDLERS``, listing the fields its handler reads
+(``services/<consumer>/src/tanso_<consumer>/service_layer/handlers.py``), each with the JSON Schema of
+the values the handler copes with and an example value. ``test_consumer_expectations.py`` checks them
+against the producer's committed schema, like a message pact kept in plain Python.
+
+Change this file in the same commit as the handler: reading one more field is one more expectation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Reads:
+    schema: dict
+    example: object
+
+
+@dataclass(frozen=True)
+class Expectation:
+    consumer: str
+    event: str  # CloudEvents type, e.g. "tanso.activities.ActivityRecorded.v1"
+    fields: dict[str, Reads]
+
+    def sample(self) -> dict:
+        """The payload this consumer's tests would feed its handler."""
+        return {name: reads.example for name, reads in self.fields.items()}
+
+
+def string(example: str = "id-1") -> Reads:
+    return Reads({"type": "string"}, example)
+
+
+def integer(example: int) -> Reads:
+    return Reads({"type": "integer"}, example)
+
+
+def decimal(example: str) -> Reads:
+    """A decimal number sent as a string ("12000.5"); handlers read it with ``Decimal``."""
+    return Reads({"type": "string"}, example)
+
+
+def one_of(*values: str) -> Reads:
+    return Reads({"type": "string", "enum": list(values)}, values[0])
+
+
+def nullable(reads: Reads, example: object = None) -> Reads:
+    return Reads({"anyOf": [reads.schema, {"type": "null"}]}, example)
+
+
+_ACTIVITY = {
+    "activity_id": string("a-1"),
+    "org_unit_id": string("ou-1"),
+    "item_code": string("electricity"),
+    "period": string("2025-04"),
+    "fiscal_year": integer(2025),
+    "amount": decimal("12000.5"),
+    "unit": string("kWh"),
+}
+
+EXPECTATIONS: tuple[Expectation, ...] = (
+    # activities: on_tenant_registered, on_org_unit_registered
+    Expectation("activities", "tanso.identity.TenantRegistered.v1", {
+        "tenant_id": string("t-1"),
+        "fiscal_year_start_month": integer(4),
+    }),
+    Expectation("activities", "tanso.identity.OrgUnitRegistered.v1", {
+        "org_unit_id": string("ou-1"),
+        "kind": string("site"),
+        "name_ja": string("本社"),
+        "name_en": nullable(string(), "Head office"),
+    }),
+    # activities: on_logic_changed (which items a fiscal year accepts)
+    Expectation("activities", "tanso.calculation.CalculationLogicChanged.v1", {
+        "fiscal_year": integer(2025),
+        "logic_version": integer(2),
+        "items": Reads({"type": "array", "items": {
+            "type": "object", "additionalProperties": False,
+            "required": ["item_code", "name_ja", "name_en", "unit", "scope"],
+            "properties": {"item_code": {"type": "string"}, "name_ja": {"type": "string"},
+                           "name_en": {"type": "string"}, "unit": {"type": "string"},
+                           "scope": {"type": "integer", "minimum": 1, "maximum": 3},
+                           "scope3_category": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 15},
+                                                         {"type": "null"}]}}}},
+            [{"item_code": "air_domestic", "name_ja": "国内線", "name_en": "Domestic air", "unit": "円", "scope": 3,
+              "scope3_category": 6}]),
+    }),
+    # calculation: on_activity_recorded / _corrected (via _record_activity), on_activity_voided
+    Expectation("calculation", "tanso.activities.ActivityRecorded.v1", _ACTIVITY),
+    Expectation("calculation", "tanso.activities.ActivityCorrected.v1", {
+        **_ACTIVITY,
+        "revision": integer(2),
+        "reason": string("meter misread"),
+    }),
+    Expectation("calculation", "tanso.activities.ActivityVoided.v1", {
+        "activity_id": string("a-1"),
+        "revision": integer(3),
+        "reason": string("duplicate"),
+    }),
+    # calculation: on_factor_published (FactorInput and the query for affected lines)
+    Expectation("calculation", "tanso.factors.FactorPublished.v1", {
+        "factor_version_id": string("fv-1"),
+        "factor_code": string("shk.electricity.substitute"),
+        "value": decimal("0.000434"),
+        "value_unit": string("t-CO2/kWh"),
+        "activity_unit": string("kWh"),
+        "valid_from_fy": integer(2024),
+        "valid_to_fy": nullable(integer(2025)),
+        "source_id": string("shk"),
+        "source_title_ja": string("算定・報告・公表制度"),
+        "source_title_en": string("Mandatory GHG reporting"),
+        "edition": string("R6"),
+        "status": string("official"),
+        "supersedes_version_id": nullable(string()),
+    }),
+    # reporting: on_org_unit_registered (reports show org-unit names)
+    Expectation("reporting", "tanso.identity.OrgUnitRegistered.v1", {
+        "org_unit_id": string("ou-1"),
+        "parent_id": nullable(string(), "ou-0"),
+        "kind": string("site"),
+        "name_ja": string("本社"),
+        "name_en": nullable(string(), "Head office"),
+    }),
+    # reporting: on_emission_calculated copies the fields of LineReported and compares line_revision;
+    # its projection counts a line only while status == "calculated".
+    Expectation("reporting", "tanso.calculation.EmissionCalculated.v1", {
+        "line_id": string("a-1"),
+        "line_revision": integer(1),
+        "activity_id": string("a-1"),
+        "org_unit_id": string("ou-1"),
+        "fiscal_year": integer(2025),
+        "period": string("2025-04"),
+        "item_code": string("electricity"),
+        "scope": integer(2),
+        "scope3_category": nullable(integer(1)),
+        "energy_type": nullable(string(), "electricity"),
+        "co2e_t": decimal("5.2082"),
+        "scope2_method": nullable(one_of("location", "market"), "location"),
+        "status": one_of("calculated", "voided"),
+        "audit_record_id": string("ar-1"),
+    }),
+)

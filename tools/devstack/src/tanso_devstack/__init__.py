@@ -1,0 +1,1 @@
+"""Local platform launcher."""
