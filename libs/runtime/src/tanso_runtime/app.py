@@ -14,7 +14,6 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -22,7 +21,7 @@ from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tanso_events.catalog import ALL_EVENTS, PUBLIC_DISCLOSURES_TOPIC, topic_for
-from tanso_events.kafka import EventConsumer, EventHandler, ensure_topics, make_broker, make_publish
+from tanso_events.kafka import EventConsumer, EventHandler, ensure_topics, make_broker
 from tanso_events.projections import Projection
 from tanso_events.relay import OutboxRelay
 from tanso_events.store import MessagingTables
@@ -34,6 +33,7 @@ from .auth import TokenVerifier
 from .db import make_engine
 from .errors import install_error_handlers
 from .logs import configure_logging
+from .relay import make_relay
 from .settings import ServiceSettings
 from .telemetry import TelemetryMiddleware, fastapi_telemetry, metrics_router, setup_telemetry
 
@@ -110,19 +110,14 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
                     observe=metrics.handled_observer(settings.service_name))
                 runtime.consumer.subscribe(broker)
             await broker.start()
-            runtime.relay = OutboxRelay(
-                engine, spec.tables, make_publish(broker),
-                batch_size=settings.outbox.batch_size,
-                poll_interval=settings.outbox.poll_interval_seconds,
-                republish_window=timedelta(seconds=settings.kafka.republish_window_seconds),
-                on_published=metrics.published_observer(settings.service_name),
-                on_failure=metrics.relay_failure_observer(settings.service_name),
-            )
+            if settings.outbox.relay == "in_process":  # else `python -m tanso_runtime.relay` publishes
+                runtime.relay = make_relay(settings, engine, spec.tables, broker)
             runtime.gauges = metrics.ServiceGauges(settings.service_name, engine=engine, tables=spec.tables,
                                                    relay=runtime.relay, consumer=runtime.consumer)
-            if republished := await runtime.relay.republish_recent():
-                log.info("republishing %d recent outbox events after start", republished)
-            tasks.append(asyncio.create_task(runtime.relay.run(stop), name="outbox-relay"))
+            if runtime.relay is not None:
+                if republished := await runtime.relay.republish_recent():
+                    log.info("republishing %d recent outbox events after start", republished)
+                tasks.append(asyncio.create_task(runtime.relay.run(stop), name="outbox-relay"))
             for hook in spec.on_startup:
                 await hook(runtime)
             runtime.ready = True

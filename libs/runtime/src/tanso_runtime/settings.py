@@ -7,7 +7,7 @@ Environment names are ``TANSO_<SERVICE>_<SECTION>__<FIELD>``, e.g.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,6 +46,13 @@ class HttpSettings(BaseModel):
 class OutboxSettings(BaseModel):
     poll_interval_seconds: float = 0.5
     batch_size: int = 500
+    #: Where the outbox relay runs. ``in_process``: inside the service's API process (``make run``,
+    #: tests, docker-compose). ``external``: the API only writes the outbox and a separate
+    #: ``python -m tanso_runtime.relay <service>`` publishes it (Helm), so the API may scale out.
+    relay: Literal["in_process", "external"] = "in_process"
+    #: HTTP port of the external relay's ``/health/*`` and ``/metrics``; unset: the service's
+    #: HTTP port + 1000 (e.g. 9003 for activities). Read by the relay process only.
+    relay_port: int | None = None
 
 
 class ServiceSettings(BaseSettings):
