@@ -7,7 +7,8 @@ from tanso_runtime.app import ServiceRuntime, ServiceSpec
 from .adapters import tables
 from .adapters.projections import PROJECTIONS
 from .adapters.signing import TokenIssuer, load_or_create_signing_key, load_previous_signing_key
-from .entrypoints import http
+from .adapters.machine_clients import machine_client_list
+from .entrypoints import http, machine_clients
 from .service_layer.handlers import EVENT_HANDLERS
 from .settings import Settings
 
@@ -28,8 +29,8 @@ def build_spec(settings: Settings) -> ServiceSpec:
         description="Tenants, organisation units, users, sign-in and the JWKS other services trust.",
         metadata=tables.metadata,
         tables=tables.messaging,
-        projections=PROJECTIONS,
-        routers=[http.build_router(settings, issuer)],
+        projections=[*PROJECTIONS, machine_client_list],
+        routers=[http.build_router(settings, issuer), machine_clients.build_router(settings, issuer)],
         event_handlers=EVENT_HANDLERS,
         on_startup=[trust_own_keys],
     )

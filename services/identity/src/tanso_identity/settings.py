@@ -11,6 +11,8 @@ class Settings(service_settings("identity", 8001)):
     token_lifetime_seconds: int = Field(default=900, ge=60, le=3600)
     #: Public self-service sign-up (``POST /tenants``); operators may switch it off.
     allow_signup: bool = True
+    #: PACT client-credentials tokens only over HTTPS (the gateway's ``x-forwarded-proto``); off only in tests.
+    pact_require_https: bool = True
 
     @property
     def signing_key_path(self) -> Path:

@@ -50,3 +50,25 @@ credentials = Table(
     Column("password_hash", String(512), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+#: Machine clients (OAuth2 client credentials for the PACT API), folded from ``machineclient-<id>``.
+machine_clients = Table(
+    "machine_clients", metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("tenant_id", String(64), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("buyer_tenant_id", String(64), nullable=False),
+    Column("callback_url", String(500)),
+    Column("status", String(20), nullable=False),  # active | revoked
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+#: Not a projection, like ``credentials``: the argon2 hash of each client secret, never in events.
+machine_client_secrets = Table(
+    "machine_client_secrets", metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("secret_hash", String(512), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
