@@ -61,6 +61,31 @@ _ACTIVITY = {
     "unit": string("kWh"),
 }
 
+#: A disclosed figure as the factors and reporting handlers read it (every field of DisclosedFigure:
+#: they validate the list with the catalogue model; unknown kinds would fail their Literal).
+_FIGURE = {
+    "type": "object", "additionalProperties": False, "required": ["kind", "value", "unit"],
+    "properties": {
+        "kind": {"type": "string", "enum": ["scope_total", "scope3_category", "org_intensity", "product_footprint"]},
+        "scope": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
+        "scope3_category": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
+        "product_id": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+        "value": {"type": "string"},
+        "unit": {"type": "string"},
+        "audit_hashes": {"type": "array", "items": {"type": "string"}},
+    },
+}
+_DISCLOSURE = {
+    "disclosure_id": string("d-1"),
+    "supplier_tenant_id": string("t-supplier"),
+    "buyer_tenant_id": string("t-buyer"),
+    "fiscal_year": integer(2025),
+    "figures": Reads({"type": "array", "items": _FIGURE},
+                     [{"kind": "scope_total", "scope": 1, "value": "1200.5", "unit": "t-CO2e"},
+                      {"kind": "org_intensity", "value": "2.5", "unit": "t-CO2e/百万円"}]),
+    "supersedes_disclosure_id": nullable(string(), None),
+}
+
 EXPECTATIONS: tuple[Expectation, ...] = (
     # activities: on_tenant_registered, on_org_unit_registered
     Expectation("activities", "tanso.identity.TenantRegistered.v1", {
@@ -115,6 +140,12 @@ EXPECTATIONS: tuple[Expectation, ...] = (
         "edition": string("R6"),
         "status": string("official"),
         "supersedes_version_id": nullable(string()),
+    }),
+    # factors: on_disclosure_granted (F5: the org intensity per money becomes the buyer's factor; the
+    # SHA-256 of the signature names the source)
+    Expectation("factors", "tanso.supplier-exchange.DisclosureGranted.v1", {
+        **_DISCLOSURE,
+        "signature_jws": string("eyJhbGciOiJFZERTQSJ9.e30.sig"),
     }),
     # reporting: on_org_unit_registered (reports show org-unit names)
     Expectation("reporting", "tanso.identity.OrgUnitRegistered.v1", {

@@ -46,6 +46,8 @@ KEY_FIELDS: dict[type[IntegrationEvent], str] = {
     catalog.EmissionCalculated: "line_id",
     catalog.CalculationLogicChanged: "logic_id",
     catalog.DisclosureGranted: "disclosure_id",
+    catalog.DisclosureRequested: "request_id",
+    catalog.DisclosureDeclined: "request_id",
 }
 
 #: Events offered to other companies' systems on the public topic (from supplier-exchange).

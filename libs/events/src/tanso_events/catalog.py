@@ -6,6 +6,7 @@ or retyped; a breaking change is a new class with ``version = 2`` beside the old
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -195,6 +196,37 @@ class CalculationLogicChanged(IntegrationEvent):
 
 # --- supplier-exchange ----------------------------------------------------------------------
 
+#: What a buyer may ask a supplier to disclose (F13).
+DisclosureKind = Literal["scope_total", "scope3_category", "org_intensity", "product_footprint"]
+
+
+class DisclosureRequested(IntegrationEvent):
+    """A buyer asked one of its suppliers to disclose figures of a fiscal year (``tenantid`` = the buyer)."""
+
+    event_name = "DisclosureRequested"
+    producer = "supplier-exchange"
+
+    request_id: str
+    buyer_tenant_id: str
+    supplier_tenant_id: str
+    fiscal_year: int
+    what: list[DisclosureKind]
+    deadline: date = Field(description="Last day (JST) to answer; afterwards the request is overdue")
+
+
+class DisclosureDeclined(IntegrationEvent):
+    """The supplier declined a request, with its reason (``tenantid`` = the supplier)."""
+
+    event_name = "DisclosureDeclined"
+    producer = "supplier-exchange"
+
+    request_id: str
+    buyer_tenant_id: str
+    supplier_tenant_id: str
+    fiscal_year: int
+    what: list[DisclosureKind]
+    reason: str
+
 
 class DisclosedFigure(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -234,6 +266,8 @@ ALL_EVENTS: tuple[type[IntegrationEvent], ...] = (
     EmissionCalculated,
     CalculationLogicChanged,
     DisclosureGranted,
+    DisclosureRequested,
+    DisclosureDeclined,
 )
 
 EVENTS_BY_TYPE: dict[str, type[IntegrationEvent]] = {e.event_type(): e for e in ALL_EVENTS}

@@ -11,7 +11,7 @@ from tanso_runtime.app import ServiceRuntime, ServiceSpec
 from .adapters import tables
 from .adapters.projections import PROJECTIONS
 from .entrypoints.http import router
-from .service_layer.handlers import editions_to_import, import_in_own_transaction
+from .service_layer.handlers import EVENT_HANDLERS, editions_to_import, import_in_own_transaction
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -79,5 +79,6 @@ def build_spec(settings: Settings) -> ServiceSpec:
         tables=tables.messaging,
         projections=PROJECTIONS,
         routers=[router],
+        event_handlers=EVENT_HANDLERS,
         on_startup=[ensure_read_models, *([import_catalogue] if settings.import_on_start else [])],
     )

@@ -32,9 +32,11 @@ from .conftest import (
 
 
 async def outbox(engine) -> list[tuple[str, Envelope]]:
+    """The queued DisclosureGranted events (requests queue DisclosureRequested too; see test_request_events)."""
     o = tables.messaging.outbox
     async with engine.connect() as conn:
-        rows = (await conn.execute(select(o.c.topic, o.c.payload).order_by(o.c.position))).all()
+        rows = (await conn.execute(select(o.c.topic, o.c.payload).where(
+            o.c.type == DisclosureGranted.event_type()).order_by(o.c.position))).all()
     return [(topic, Envelope.model_validate_json(payload)) for topic, payload in rows]
 
 

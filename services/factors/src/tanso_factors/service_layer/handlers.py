@@ -167,3 +167,11 @@ def editions_to_import(extra_dirs: Iterable[Path] = (), *, strict: bool = False)
                 log.warning("%s %s from %s replaces the one found earlier", e.source_id, e.edition, root)
             chosen[e.source_id, e.edition] = e
     return sorted(chosen.values(), key=lambda e: (e.source_id, e.valid_from_fy, e.edition))
+
+
+# Integration events the factors service consumes (F5: supplier intensities from disclosures).
+from .supplier_intensity import on_disclosure_granted  # noqa: E402  (uses append_version above)
+
+EVENT_HANDLERS = {
+    catalog.DisclosureGranted: on_disclosure_granted,
+}

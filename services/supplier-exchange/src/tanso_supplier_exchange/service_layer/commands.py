@@ -92,6 +92,11 @@ async def request_disclosure(uow: UnitOfWork, principal: Principal, supplier_ten
     except model.RuleViolation as exc:
         raise _problem(exc) from None
     await uow.append(f"request-{request_id}", 0, principal.tenant_id, events, actor=principal.subject)
+    asked = events[0]
+    await uow.publish(catalog.DisclosureRequested(
+        request_id=request_id, buyer_tenant_id=principal.tenant_id, supplier_tenant_id=supplier_tenant_id,
+        fiscal_year=fiscal_year, what=asked.what, deadline=deadline),
+        subject=request_id, tenant_id=principal.tenant_id, aggregate_type="request")
     return request_id
 
 
@@ -121,6 +126,10 @@ async def decline(uow: UnitOfWork, principal: Principal, request_id: str, reason
         raise _problem(exc) from None
     await uow.append(f"request-{request_id}", request.version, request.buyer_tenant_id, events,
                      actor=principal.subject)
+    await uow.publish(catalog.DisclosureDeclined(
+        request_id=request_id, buyer_tenant_id=request.buyer_tenant_id, supplier_tenant_id=request.supplier_tenant_id,
+        fiscal_year=request.fiscal_year, what=request.what, reason=reason),
+        subject=request_id, tenant_id=request.supplier_tenant_id, aggregate_type="request")
 
 
 async def grant(uow: UnitOfWork, principal: Principal, signer: DisclosureSigner, request_id: str,
