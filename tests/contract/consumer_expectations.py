@@ -147,6 +147,16 @@ EXPECTATIONS: tuple[Expectation, ...] = (
         **_DISCLOSURE,
         "signature_jws": string("eyJhbGciOiJFZERTQSJ9.e30.sig"),
     }),
+    # reporting: on_disclosure_granted (F19: the buyer's supplier analysis keeps the figures and the signature)
+    Expectation("reporting", "tanso.supplier-exchange.DisclosureGranted.v1", {
+        **_DISCLOSURE,
+        "signature_jws": string("eyJhbGciOiJFZERTQSJ9.e30.sig"),
+    }),
+    # reporting: on_tenant_registered (suppliers' company names in the supplier analysis)
+    Expectation("reporting", "tanso.identity.TenantRegistered.v1", {
+        "tenant_id": string("t-1"),
+        "company_name": string("部品工業株式会社"),
+    }),
     # reporting: on_org_unit_registered (reports show org-unit names)
     Expectation("reporting", "tanso.identity.OrgUnitRegistered.v1", {
         "org_unit_id": string("ou-1"),

@@ -1,6 +1,6 @@
 """Tables of the reporting database: messaging tables plus the analysis read models."""
 
-from sqlalchemy import Column, Integer, MetaData, String, Table
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text
 from tanso_events.store import add_messaging_tables
 from tanso_runtime.db import DecimalText
 
@@ -51,3 +51,43 @@ org_units = Table(
 )
 
 READ_MODELS = [report_lines, report_totals, org_units]
+
+# --- F10 intensity and F19 supplier analysis ---------------------------------------------------
+
+#: The current denominators of a tenant's fiscal year (F10).
+intensity_denominators = Table(
+    "intensity_denominators", metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("fiscal_year", Integer, primary_key=True),
+    Column("revenue_million_yen", DecimalText),
+    Column("employees", DecimalText),
+    Column("floor_area_m2", DecimalText),
+    Column("production_volume", DecimalText),
+    Column("production_unit", String(40)),
+    Column("version", Integer, nullable=False),
+    Column("set_by", String(200), nullable=False),
+    Column("set_at", String(40), nullable=False),
+)
+
+#: Disclosures granted to a buyer (``tenant_id`` = the buyer, the only tenant that may read them).
+supplier_disclosures = Table(
+    "supplier_disclosures", metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("disclosure_id", String(64), primary_key=True),
+    Column("supplier_tenant_id", String(64), nullable=False),
+    Column("fiscal_year", Integer, nullable=False, index=True),
+    Column("figures", Text, nullable=False),
+    Column("supersedes_disclosure_id", String(64)),
+    Column("superseded_by", String(64)),
+    Column("signature_jws", Text, nullable=False),
+    Column("granted_at", String(40), nullable=False),
+)
+
+#: Company names of tenants, shown to a buyer for the suppliers that disclosed to it.
+tenant_names = Table(
+    "tenant_names", metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("company_name", String(300), nullable=False),
+)
+
+READ_MODELS = [*READ_MODELS, intensity_denominators, supplier_disclosures, tenant_names]

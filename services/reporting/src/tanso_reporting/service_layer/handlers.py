@@ -1,12 +1,16 @@
 """Event handlers of the reporting service."""
 
+import logging
+
 from sqlalchemy import select
 from tanso_events import catalog
 from tanso_events.envelope import EnvelopeMeta
 from tanso_events.unit_of_work import UnitOfWork
 
 from ..adapters import tables
-from ..domain.events import LineReported, OrgUnitKnown
+from ..domain.events import LineReported, OrgUnitKnown, SupplierDisclosureReceived, TenantKnown
+
+log = logging.getLogger(__name__)
 
 
 async def on_emission_calculated(event: catalog.EmissionCalculated, meta: EnvelopeMeta, uow: UnitOfWork) -> None:
@@ -30,7 +34,33 @@ async def on_org_unit_registered(event: catalog.OrgUnitRegistered, meta: Envelop
             name_en=event.name_en)])
 
 
+async def on_tenant_registered(event: catalog.TenantRegistered, meta: EnvelopeMeta, uow: UnitOfWork) -> None:
+    stream_id = f"tenant-{event.tenant_id}"
+    if not await uow.load(stream_id):
+        await uow.append(stream_id, 0, event.tenant_id, [TenantKnown(tenant_id=event.tenant_id,
+                                                                     company_name=event.company_name)])
+
+
+async def on_disclosure_granted(event: catalog.DisclosureGranted, meta: EnvelopeMeta, uow: UnitOfWork) -> None:
+    """F19: keep the disclosure for the buyer it was granted to, and for nobody else (F23)."""
+    if meta.tenant_id != event.supplier_tenant_id:
+        # The internal copy is addressed to the supplier that granted it; anything else is not ours.
+        log.warning("ignoring DisclosureGranted %s with tenantid %s (supplier %s)", event.disclosure_id,
+                    meta.tenant_id, event.supplier_tenant_id)
+        return
+    stream_id = f"supplier-disclosure-{event.disclosure_id}"
+    if await uow.load(stream_id):
+        return  # a republished copy with a new event id
+    await uow.append(stream_id, 0, event.buyer_tenant_id, [SupplierDisclosureReceived(
+        disclosure_id=event.disclosure_id, source_event_id=meta.id, supplier_tenant_id=event.supplier_tenant_id,
+        fiscal_year=event.fiscal_year, figures=[f.model_dump(mode="json") for f in event.figures],
+        supersedes_disclosure_id=event.supersedes_disclosure_id, signature_jws=event.signature_jws,
+        granted_at=meta.time.isoformat())])
+
+
 EVENT_HANDLERS = {
     catalog.EmissionCalculated: on_emission_calculated,
     catalog.OrgUnitRegistered: on_org_unit_registered,
+    catalog.TenantRegistered: on_tenant_registered,
+    catalog.DisclosureGranted: on_disclosure_granted,
 }
