@@ -42,6 +42,7 @@ TEST_VALUES = Path(__file__).with_name("helm_values")
 VALUES: dict[str, Path | None] = {
     "defaults": None,
     "hpa-ingress": TEST_VALUES / "hpa-ingress.yaml",
+    "in-process-relay": TEST_VALUES / "in-process-relay.yaml",
     "strimzi": EXAMPLES / "values-strimzi.yaml",
     "production": EXAMPLES / "values-production.yaml",
 }
@@ -138,9 +139,29 @@ def deployment(name: str, service: str) -> dict:
 
 
 def container(name: str, service: str) -> dict:
-    containers = deployment(name, service)["spec"]["template"]["spec"]["containers"]
-    assert len(containers) == 1, f"{service}: expected one container, got {[c['name'] for c in containers]}"
+    return only_container(deployment(name, service))
+
+
+def only_container(dep: dict) -> dict:
+    containers = dep["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1, f"{dep['metadata']['name']}: expected one container, got {[c['name'] for c in containers]}"
     return containers[0]
+
+
+def relay_mode(name: str) -> str:
+    return merged_values(name)["relay"]["mode"]
+
+
+def publishing_services(name: str) -> dict[str, dict]:
+    """Enabled services that publish events, i.e. have an outbox relay."""
+    return {svc: spec for svc, spec in enabled_services(name).items() if spec["kafka"]["enabled"]}
+
+
+def relay_deployments(name: str) -> dict[str, dict]:
+    """service → its relay Deployment (relay.mode external)."""
+    deployments = by_name(name, "Deployment")
+    return {svc: deployments[component(svc) + "-relay"] for svc in publishing_services(name)
+            if component(svc) + "-relay" in deployments}
 
 
 def secret_data(secret: dict) -> dict[str, str]:
@@ -150,7 +171,10 @@ def secret_data(secret: dict) -> dict[str, str]:
 
 def container_env(name: str, service: str) -> dict[str, str]:
     """The container's environment: its ConfigMaps (envFrom) then env, Secrets resolved where rendered."""
-    ctr = container(name, service)
+    return env_of(name, container(name, service), service)
+
+
+def env_of(name: str, ctr: dict, service: str) -> dict[str, str]:
     config_maps, secrets = by_name(name, "ConfigMap"), by_name(name, "Secret")
     env: dict[str, str] = {}
     for source in ctr.get("envFrom", []):
@@ -160,11 +184,19 @@ def container_env(name: str, service: str) -> dict[str, str]:
     for item in ctr.get("env", []):
         if "value" in item:
             env[item["name"]] = item["value"]
+        elif "fieldRef" in item["valueFrom"]:
+            env[item["name"]] = f"<field {item['valueFrom']['fieldRef']['fieldPath']}>"
         else:
             ref = item["valueFrom"]["secretKeyRef"]
             rendered = secrets.get(ref["name"])
             env[item["name"]] = secret_data(rendered)[ref["key"]] if rendered else f"<secret {ref['name']}/{ref['key']}>"
     return env
+
+
+def rendered_deployments(values: dict) -> list[dict]:
+    """The Deployments rendered for ``values`` (a dict, not one of ``VALUES``)."""
+    return [d for template, text in render_text(values).items() if not template.endswith("NOTES.txt")
+            for d in yaml.safe_load_all(text) if d and d["kind"] == "Deployment"]
 
 
 PARAMS = pytest.mark.parametrize("values", list(VALUES))
@@ -310,9 +342,12 @@ def test_each_pod_runs_its_own_service_image_and_module(values: str) -> None:
 
 @PARAMS
 def test_every_container_runs_hardened(values: str) -> None:
-    for service in enabled_services(values):
-        pod = deployment(values, service)["spec"]["template"]["spec"]
-        where = f"{values}: {service}"
+    """Every Deployment of the release: the services' and the relays'."""
+    services = {component(service): service for service in enabled_services(values)}
+    assert services.keys() <= by_name(values, "Deployment").keys()
+    for name, dep in by_name(values, "Deployment").items():
+        pod = dep["spec"]["template"]["spec"]
+        where = f"{values}: {name}"
         assert pod["automountServiceAccountToken"] is False, f"{where}: service account token mounted"
         assert pod["enableServiceLinks"] is False, f"{where}: service links inject TANSO_<SVC>_PORT-style variables"
         assert not any(pod.get(k) for k in ("hostNetwork", "hostPID", "hostIPC")), f"{where}: host namespaces"
@@ -332,7 +367,8 @@ def test_every_container_runs_hardened(values: str) -> None:
         assert not any("hostPath" in v for v in volumes.values()), f"{where}: hostPath volume"
         mounts = {m["mountPath"]: volumes[m["name"]] for m in pod["containers"][0]["volumeMounts"]}
         assert "emptyDir" in mounts.get("/tmp", {}), f"{where}: /tmp is not an emptyDir"
-        assert DATA_DIR in mounts, f"{where}: the data dir {DATA_DIR} is not a volume (the root fs is read-only)"
+        if name in services:  # a relay keeps nothing on disk
+            assert DATA_DIR in mounts, f"{where}: the data dir {DATA_DIR} is not a volume (the root fs is read-only)"
 
 
 @PARAMS
@@ -388,6 +424,7 @@ def test_the_rendered_settings_load_into_each_services_settings_class(values: st
             assert settings.kafka.bootstrap_servers == merged["kafka"]["bootstrapServers"], where
             assert settings.kafka.republish_window_seconds == 0, f"{where}: Kafka is durable, republish nothing"
             assert settings.kafka.fetch_max_wait_ms == 500, where
+            assert settings.kafka.replication_factor == merged["kafka"]["replicationFactor"], where
         if spec["database"]["enabled"]:
             url = env.get(env_prefix(service) + "DATABASE__URL")
             assert url, f"{where}: no DATABASE__URL: it would fall back to SQLite on an emptyDir"
@@ -401,34 +438,204 @@ def test_the_rendered_settings_load_into_each_services_settings_class(values: st
 
 # --- the outbox relay ---------------------------------------------------------------------------------
 
-def test_services_with_a_relay_are_replaced_not_rolled_so_two_relays_never_overlap() -> None:
+def relay_settings(values: str, service: str, monkeypatch: pytest.MonkeyPatch, ctr: dict | None = None):
+    """The service's Settings as a container of the chart (the API's, or ``ctr``, e.g. its relay) reads them."""
+    env = env_of(values, ctr or container(values, service), service)
+    with monkeypatch.context() as m:
+        for key in [k for k in os.environ if k.startswith("TANSO_")]:
+            m.delenv(key)
+        for key, value in env.items():
+            if key.startswith("TANSO_") and not value.startswith("<secret"):
+                m.setenv(key, value.replace("$(DATABASE_PASSWORD)", "placeholder"))
+        return settings_class(service)()
+
+
+@PARAMS
+def test_each_publishing_service_has_exactly_one_relay_deployment_with_an_external_relay(
+        values: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    relays, merged = relay_deployments(values), merged_values(values)
+    relay_names = {n for n in by_name(values, "Deployment") if n.endswith("-relay")}
+    if relay_mode(values) != "external":
+        assert not relay_names, f"{values}: relay.mode {relay_mode(values)} renders relay Deployments {relay_names}"
+        for service in publishing_services(values):
+            assert relay_settings(values, service, monkeypatch).outbox.relay == "in_process", service
+        return
+    assert set(relays) == set(publishing_services(values)), f"{values}: relays for {sorted(relays)}"
+    assert relay_names == {component(s) + "-relay" for s in relays}, f"{values}: stray relays {relay_names}"
+    port = merged["relay"]["port"]
+    for service, dep in relays.items():
+        where = f"{values}: {service}'s relay"
+        assert dep["spec"]["replicas"] == 1, f"{where}: per-aggregate order needs exactly one relay"
+        assert dep["spec"]["strategy"] == {"type": "Recreate"}, f"{where}: an upgrade would run two relays"
+        assert component(service) + "-relay" not in by_name(values, "HorizontalPodAutoscaler"), where
+        ctr = only_container(dep)
+        assert ctr["command"] == ["python", "-m", "tanso_runtime.relay", service], f"{where}: {ctr['command']}"
+        assert importlib.util.find_spec("tanso_runtime.relay") is not None
+        assert ctr["image"] == container(values, service)["image"], f"{where}: not the service's own image"
+        # The relay reads the service's settings: same database, same Kafka, its own port.
+        relay, api = relay_settings(values, service, monkeypatch, ctr), relay_settings(values, service, monkeypatch)
+        relay_env, api_env = env_of(values, ctr, service), container_env(values, service)
+        url = env_prefix(service) + "DATABASE__URL"
+        assert relay_env[url] == api_env[url], f"{where}: another database than the service's"
+        assert relay.kafka.bootstrap_servers == api.kafka.bootstrap_servers == merged["kafka"]["bootstrapServers"]
+        assert relay.kafka.republish_window_seconds == 0, where
+        assert relay.outbox.relay_port == port and relay.outbox.poll_interval_seconds == merged["relay"]["pollIntervalSeconds"]
+        assert api.outbox.relay == "external", f"{values}: {service}'s API pods would publish too"
+        ports = {p["name"]: p["containerPort"] for p in ctr["ports"]}
+        for probe, path in {"livenessProbe": "/health/live", "readinessProbe": "/health/ready",
+                            "startupProbe": "/health/live"}.items():
+            get = ctr[probe]["httpGet"]
+            assert get["path"] == path and ports.get(get["port"], get["port"]) == port, f"{where}: {probe} {get}"
+        pdb = by_name(values, "PodDisruptionBudget")[component(service) + "-relay"]
+        assert pdb["spec"]["selector"]["matchLabels"] == dep["spec"]["selector"]["matchLabels"]
+        assert pdb["spec"].get("maxUnavailable") == 1, f"{where}: a PDB that blocks node drains"
+        # The relay's selector must not pick the service's pods, nor the service's the relay's.
+        assert not selects(deployment(values, service)["spec"]["selector"], pod_labels_of(dep)), where
+        assert not selects(dep["spec"]["selector"], pod_labels(values, service)), where
+    for service in set(enabled_services(values)) - set(publishing_services(values)):
+        assert "OUTBOX__RELAY" not in " ".join(container_env(values, service)), f"{values}: {service} has no outbox"
+
+
+def test_with_external_relays_the_api_deployments_roll_and_scale_freely() -> None:
     for service, spec in enabled_services("defaults").items():
         strategy = deployment("defaults", service)["spec"]["strategy"]["type"]
-        expected = "Recreate" if spec["kafka"]["enabled"] else "RollingUpdate"
-        assert strategy == expected, f"{service}: strategy {strategy}, expected {expected}"
+        expected = "Recreate" if spec.get("persistence", {}).get("enabled") else "RollingUpdate"
+        assert strategy == expected, f"{service}: strategy {strategy}, expected {expected} (claim: Recreate)"
+    assert set(by_name("hpa-ingress", "HorizontalPodAutoscaler")) >= {component("reporting")}
+    assert deployment("hpa-ingress", "factors")["spec"]["replicas"] == 2
+    assert not merged_values("hpa-ingress")["relay"]["allowMultipleRelays"], "no exception needed with external relays"
+    render_text({"services": {"calculation": {"replicas": 3},
+                              "activities": {"autoscaling": {"enabled": True, "maxReplicas": 5}}}})
+
+
+def test_in_process_relays_are_replaced_not_rolled_so_two_relays_never_overlap() -> None:
+    objects = rendered_deployments({"relay": {"mode": "inProcess"}})
+    assert objects and not [d for d in objects if d["metadata"]["name"].endswith("-relay")]
+    services = chart().values["services"]
+    for dep in objects:
+        service = dep["metadata"]["name"].removeprefix(f"{RELEASE}-")
+        expected = "Recreate" if services[service]["kafka"]["enabled"] else "RollingUpdate"
+        assert dep["spec"]["strategy"]["type"] == expected, f"{service}: {dep['spec']['strategy']}"
 
 
 @pytest.mark.parametrize("override", [
     {"services": {"calculation": {"replicas": 2}}},
     {"services": {"reporting": {"autoscaling": {"enabled": True, "maxReplicas": 3}}}},
 ])
-def test_more_than_one_relay_per_service_is_refused_unless_allowed(override: dict) -> None:
-    with pytest.raises(helm.HelmRenderError, match="outbox relay"):
-        render_text(override)
-    render_text(override | {"relay": {"allowMultipleRelays": True}})
-    render_text({"services": {"gateway": {"replicas": 5}}})  # no relay in the gateway
+def test_more_than_one_in_process_relay_per_service_is_refused_unless_allowed(override: dict) -> None:
+    in_process = {"relay": {"mode": "inProcess"}}
+    with pytest.raises(helm.HelmRenderError, match="relay.mode=external"):
+        render_text(override | in_process)
+    render_text(override | {"relay": {"mode": "inProcess", "allowMultipleRelays": True}})
+    render_text(override)  # external relays (the default): the API pods scale
+    render_text(in_process | {"services": {"gateway": {"replicas": 5}}})  # no relay in the gateway
+
+
+def test_an_external_relay_needs_the_services_database() -> None:
+    with pytest.raises(helm.HelmRenderError, match="services.factors: an external outbox relay .* database.enabled is false"):
+        render_text({"services": {"factors": {"database": {"enabled": False}}}})
+    render_text({"relay": {"mode": "inProcess"}, "services": {"factors": {"database": {"enabled": False}}}})
+
+
+def pod_labels_of(dep: dict) -> dict[str, str]:
+    return dep["spec"]["template"]["metadata"]["labels"]
+
+
+@PARAMS
+def test_relay_network_policies_allow_kafka_and_the_database_only(values: str) -> None:
+    merged = merged_values(values)
+    kafka, postgres = merged["kafka"]["networkPolicy"], merged["postgres"]["networkPolicy"]
+    otlp = merged["telemetry"]["networkPolicy"]
+    dns = merged["networkPolicy"]["dns"]
+    allowed = [(kafka["to"], kafka["ports"], "TCP"), (postgres["to"], postgres["ports"], "TCP"),
+               (dns["to"], dns["ports"], "TCP"), (dns["to"], dns["ports"], "UDP")]
+    if otlp["to"]:
+        allowed.append((otlp["to"], otlp["ports"], "TCP"))
+    for service, dep in relay_deployments(values).items():
+        labels, where = pod_labels_of(dep), f"{values}: {service}'s relay"
+        for peers, ports, protocol in allowed:
+            for peer in peers:
+                for port in ports:
+                    assert allows(values, "egress", labels, lambda p, peer=peer: p == peer, port, protocol), (
+                        f"{where}: no egress to {peer}:{port}/{protocol}")
+        egress = [(peer, p["port"], p.get("protocol", "TCP")) for policy in policies_selecting(values, labels)
+                  for rule in policy["spec"].get("egress") or [] for peer in rule["to"] for p in rule["ports"]]
+        expected = {(json.dumps(peer, sort_keys=True), port, protocol)
+                    for peers, ports, protocol in allowed for peer in peers for port in ports}
+        extra = {(json.dumps(peer, sort_keys=True), port, protocol) for peer, port, protocol in egress} - expected
+        assert not extra, f"{where}: egress beyond Kafka, its database, DNS and the collector: {extra}"
+        for other, spec in enabled_services(values).items():
+            assert not allows(values, "egress", labels, same_namespace_pods(pod_labels(values, other)), spec["port"]), (
+                f"{where}: may reach {other}")
+            assert not allows(values, "ingress", labels, same_namespace_pods(pod_labels(values, other)),
+                              merged["relay"]["port"]), f"{where}: reachable from {other}"
+        for peer in merged["networkPolicy"]["extraIngressFrom"]:  # Prometheus scrapes /metrics
+            assert allows(values, "ingress", labels, lambda p, peer=peer: p == peer, merged["relay"]["port"]), where
 
 
 def test_identity_on_a_read_write_once_claim_cannot_have_several_pods() -> None:
     with pytest.raises(helm.HelmRenderError, match="ReadWriteOnce"):
-        render_text({"relay": {"allowMultipleRelays": True}, "services": {"identity": {"replicas": 2}}})
+        render_text({"services": {"identity": {"replicas": 2}}})
+
+
+# --- OpenTelemetry -------------------------------------------------------------------------------------
+
+@PARAMS
+def test_every_pod_including_the_relays_gets_the_same_otlp_settings(values: str) -> None:
+    telemetry = merged_values(values)["telemetry"]
+    deployments = by_name(values, "Deployment")
+    assert len(deployments) == len(enabled_services(values)) + len(relay_deployments(values))
+    for name, dep in deployments.items():
+        env = only_container(dep)["env"]
+        names = [e["name"] for e in env]
+        values_of_env = {e["name"]: e.get("value") for e in env}
+        where = f"{values}: {name}"
+        if telemetry["otlpEndpoint"]:
+            assert values_of_env.get("OTEL_EXPORTER_OTLP_ENDPOINT") == telemetry["otlpEndpoint"], where
+        else:
+            assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in names, f"{where}: exports without an endpoint configured"
+        for key, value in telemetry["env"].items():
+            assert values_of_env.get(key) == str(value), f"{where}: {key}"
+        attributes = dict(a.split("=", 1) for a in values_of_env["OTEL_RESOURCE_ATTRIBUTES"].split(","))
+        assert attributes["k8s.deployment.name"] == name, f"{where}: {attributes}"
+        assert attributes["k8s.pod.name"] == "$(POD_NAME)" and attributes["k8s.namespace.name"] == "$(POD_NAMESPACE)"
+        for key, value in telemetry["resourceAttributes"].items():
+            assert attributes.get(key) == str(value), f"{where}: resource attribute {key}"
+        # $(VAR) is expanded only from variables defined before it.
+        assert names.index("POD_NAME") < names.index("OTEL_RESOURCE_ATTRIBUTES"), where
+        assert names.index("POD_NAMESPACE") < names.index("OTEL_RESOURCE_ATTRIBUTES"), where
+        assert len(names) == len(set(names)), f"{where}: duplicate env names {names}"
+        # The collector is reachable when its peers are given.
+        for peer in telemetry["networkPolicy"]["to"]:
+            for port in telemetry["networkPolicy"]["ports"]:
+                assert allows(values, "egress", pod_labels_of(dep), lambda p, peer=peer: p == peer, port), (
+                    f"{where}: no egress to the OTLP collector {peer}:{port}")
+
+
+def test_the_hpa_values_file_exports_telemetry() -> None:
+    assert merged_values("hpa-ingress")["telemetry"]["otlpEndpoint"]
+    assert merged_values("hpa-ingress")["telemetry"]["networkPolicy"]["to"]
+
+
+@pytest.mark.parametrize("override, where", [
+    ({"telemetry": {"env": {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://x:4318"}}}, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+    ({"telemetry": {"env": {"LOG_LEVEL": "DEBUG"}}}, "LOG_LEVEL"),
+    ({"telemetry": {"otlpEndpoint": "otel:4318"}}, "otlpEndpoint"),
+    ({"relay": {"mode": "sidecar"}}, "mode"),
+])
+def test_the_values_schema_rejects_bad_relay_and_telemetry_values(override: dict, where: str) -> None:
+    with pytest.raises(helm.HelmValuesError, match=where):
+        render_text(override)
 
 
 # --- identity's signing key ---------------------------------------------------------------------------
 
+def identity_settings():
+    return settings_class("identity").model_construct(data_dir=Path(DATA_DIR))
+
+
 def signing_key_path() -> Path:
-    settings = settings_class("identity").model_construct(data_dir=Path(DATA_DIR))
-    return settings.signing_key_path
+    return identity_settings().signing_key_path
 
 
 def test_identity_keeps_its_signing_key_on_a_claim_by_default() -> None:
@@ -441,18 +648,37 @@ def test_identity_keeps_its_signing_key_on_a_claim_by_default() -> None:
 
 
 @pytest.mark.parametrize("values", ["production", "hpa-ingress"])
-def test_identity_can_read_its_signing_key_from_a_secret(values: str) -> None:
+def test_identity_reads_its_signing_key_and_the_previous_one_from_secrets(values: str) -> None:
+    """The key, and during a rotation the retired key identity still publishes, where identity looks."""
     pod = deployment(values, "identity")["spec"]["template"]["spec"]
-    volume = next(v for v in pod["volumes"] if "secret" in v)
+    volume = next(v for v in pod["volumes"] if v["name"] == "signing-key")
     mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["name"] == volume["name"])
     key = merged_values(values)["services"]["identity"]["signingKey"]
-    assert volume["secret"]["secretName"] == key["existingSecret"]
-    assert [i["path"] for i in volume["secret"]["items"]] == [signing_key_path().name]
-    assert volume["secret"]["items"][0]["key"] == key["key"]
+    current, previous = (source["secret"] for source in volume["projected"]["sources"])
+    assert current["name"] == key["existingSecret"] and not current.get("optional")
+    assert current["items"] == [{"key": key["key"], "path": signing_key_path().name}]
+    # The previous key: optional (no rotation going on: the Secret has no such key).
+    assert previous["name"] == (key["previousSecret"] or key["existingSecret"])
+    assert previous["optional"] is True
+    assert previous["items"] == [{"key": key["previousKey"], "path": identity_settings().previous_signing_key_path.name}]
+    assert identity_settings().previous_signing_key_path.parent == signing_key_path().parent
     assert mount["mountPath"] == str(signing_key_path().parent) and mount["readOnly"] is True
     # Group-readable: the kubelet gives Secret files the pod's fsGroup, the image's group.
-    assert volume["secret"]["defaultMode"] & 0o040
+    assert volume["projected"]["defaultMode"] & 0o040
     assert pod["securityContext"]["fsGroup"] == 10001
+
+
+def test_the_previous_signing_key_can_come_from_its_own_secret_or_be_left_out() -> None:
+    assert merged_values("hpa-ingress")["services"]["identity"]["signingKey"]["previousSecret"] == "tanso-identity-old-key"
+
+    def sources(signing_key: dict) -> list[dict]:
+        deployments = rendered_deployments({"services": {"identity": {"persistence": {"enabled": False},
+                                                                       "signingKey": signing_key}}})
+        identity = next(d for d in deployments if d["metadata"]["name"] == component("identity"))
+        volume = next(v for v in identity["spec"]["template"]["spec"]["volumes"] if v["name"] == "signing-key")
+        return volume["projected"]["sources"]
+
+    assert len(sources({"existingSecret": "k", "previousKey": ""})) == 1
 
 
 # --- secrets --------------------------------------------------------------------------------------
@@ -584,6 +810,7 @@ def test_no_policy_opens_everything(values: str) -> None:
 
 
 def test_the_strimzi_example_reaches_every_broker_of_the_cluster() -> None:
+    assert container_env("strimzi", "reporting")["TANSO_REPORTING_KAFKA__REPLICATION_FACTOR"] == "3"
     assert container_env("strimzi", "calculation")["TANSO_CALCULATION_KAFKA__BOOTSTRAP_SERVERS"] == \
         "my-cluster-kafka-bootstrap.kafka:9092"
     peers = merged_values("strimzi")["kafka"]["networkPolicy"]["to"]
@@ -605,7 +832,9 @@ def test_the_strimzi_example_reaches_every_broker_of_the_cluster() -> None:
 def test_notes_explain_how_to_reach_the_gateway() -> None:
     assert f"port-forward service/{component('gateway')}" in notes("defaults")
     assert "https://tanso.test.example/" in notes("hpa-ingress")
-    assert "allowMultipleRelays" in notes("hpa-ingress")
+    assert "allowMultipleRelays" in notes("in-process-relay")
+    assert f"{component('activities')}-relay" not in notes("defaults")  # the pattern, not a list
+    assert "outbox relay Deployment" in notes("defaults") and "outbox relay Deployment" not in notes("in-process-relay")
 
 
 def test_the_readme_documents_the_values_files_the_tests_render() -> None:
@@ -613,6 +842,7 @@ def test_the_readme_documents_the_values_files_the_tests_render() -> None:
     for path in VALUES.values():
         if path is not None and path.parent == EXAMPLES:
             assert path.name in readme, f"deploy/helm/README.md does not mention {path.name}"
-    for topic in ("existingSecret", "passwordSecret", "signingKey", "Strimzi", "allowMultipleRelays", "test_helm.py"):
+    for topic in ("existingSecret", "passwordSecret", "signingKey", "previousKey", "Strimzi", "allowMultipleRelays",
+                  "relay.mode", "tanso_runtime.relay", "telemetry.otlpEndpoint", "test_helm.py"):
         assert topic in readme, f"deploy/helm/README.md does not explain {topic}"
     json.loads((CHART / "values.schema.json").read_text(encoding="utf-8"))

@@ -84,9 +84,24 @@ app.kubernetes.io/component: {{ .name }}
 {{- printf "%s:%s" $repository ($own.tag | default $image.tag | default .root.Chart.AppVersion | toString) -}}
 {{- end -}}
 
-{{/* "true" when the service publishes events, i.e. runs an outbox relay in its process. */}}
+{{/* "true" when the service publishes events, i.e. has an outbox relay (in its pods or its own). */}}
 {{- define "tanso.runsRelay" -}}
 {{- if and .svc.kafka .svc.kafka.enabled -}}true{{- end -}}
+{{- end -}}
+
+{{/* "true" when the service's relay runs inside every API pod (relay.mode inProcess). */}}
+{{- define "tanso.relayInProcess" -}}
+{{- if and (include "tanso.runsRelay" .) (eq .root.Values.relay.mode "inProcess") -}}true{{- end -}}
+{{- end -}}
+
+{{/* "true" when the service's relay is a Deployment of its own (relay.mode external). */}}
+{{- define "tanso.externalRelay" -}}
+{{- if and (include "tanso.runsRelay" .) (eq .root.Values.relay.mode "external") -}}true{{- end -}}
+{{- end -}}
+
+{{/* (dict "root" $ "name" $name): the relay's component name, e.g. activities-relay. */}}
+{{- define "tanso.relayComponent" -}}
+{{- printf "%s-relay" .name -}}
 {{- end -}}
 
 {{- define "tanso.usesDatabase" -}}
@@ -103,15 +118,15 @@ app.kubernetes.io/component: {{ .name }}
 {{- end -}}
 
 {{/*
-Deployment strategy. Recreate when the pod runs an outbox relay (an old and a new pod side by side
-would be two relays, see values.yaml `relay`) or mounts a ReadWriteOnce claim (a new pod on another
+Deployment strategy. Recreate when the pod runs an outbox relay in process (an old and a new pod side
+by side would be two relays, see values.yaml `relay`) or mounts a ReadWriteOnce claim (a new pod on another
 node could not attach it while the old one runs); rolling otherwise. services.<name>.strategy wins.
 */}}
 {{- define "tanso.strategy" -}}
 {{- if .svc.strategy -}}
 {{- toYaml .svc.strategy -}}
 {{- else if or
-      (and (include "tanso.runsRelay" .) (not .root.Values.relay.allowMultipleRelays))
+      (and (include "tanso.relayInProcess" .) (not .root.Values.relay.allowMultipleRelays))
       (and .svc.persistence .svc.persistence.enabled) -}}
 type: Recreate
 {{- else -}}
@@ -180,6 +195,10 @@ service's Settings class.
 {{- $_ := set $env (printf "%sKAFKA__BOOTSTRAP_SERVERS" $prefix) $kafka.bootstrapServers -}}
 {{- $_ := set $env (printf "%sKAFKA__REPUBLISH_WINDOW_SECONDS" $prefix) ($kafka.republishWindowSeconds | toString) -}}
 {{- $_ := set $env (printf "%sKAFKA__FETCH_MAX_WAIT_MS" $prefix) ($kafka.fetchMaxWaitMs | toString) -}}
+{{- $_ := set $env (printf "%sKAFKA__REPLICATION_FACTOR" $prefix) ($kafka.replicationFactor | default 1 | toString) -}}
+{{- end -}}
+{{- if include "tanso.externalRelay" . -}}
+{{- $_ := set $env (printf "%sOUTBOX__RELAY" $prefix) "external" -}}
 {{- end -}}
 {{- if eq .name "gateway" -}}
 {{- $upstreams := dict -}}
@@ -222,11 +241,19 @@ deployment.yaml.
 {{- if $svc.enabled -}}
 {{- $ctx := dict "root" $root "name" $name "svc" $svc -}}
 {{- $severalPods := gt (include "tanso.maxReplicas" $ctx | int) 1 -}}
-{{- if and (include "tanso.runsRelay" $ctx) $severalPods (not $root.Values.relay.allowMultipleRelays) -}}
+{{- if and (include "tanso.relayInProcess" $ctx) $severalPods (not $root.Values.relay.allowMultipleRelays) -}}
 {{- fail (printf (cat
-      "services.%s: more than one pod means more than one outbox relay, and then per-aggregate"
-      "event order is not guaranteed. Keep replicas (and autoscaling.maxReplicas) at 1, or set"
-      "relay.allowMultipleRelays=true to accept that (see values.yaml `relay`).") $name) -}}
+      "services.%s: with relay.mode=inProcess more than one pod means more than one outbox relay,"
+      "and then per-aggregate event order is not guaranteed. Set relay.mode=external (one relay"
+      "Deployment per service; the API pods may then scale), keep replicas (and"
+      "autoscaling.maxReplicas) at 1, or set relay.allowMultipleRelays=true to accept that (see"
+      "values.yaml `relay`).") $name) -}}
+{{- end -}}
+{{- if and (include "tanso.externalRelay" $ctx) (not (include "tanso.usesDatabase" $ctx)) -}}
+{{- fail (printf (cat
+      "services.%s: an external outbox relay reads the service's outbox from its PostgreSQL"
+      "database, but database.enabled is false (a SQLite file inside the API pod is out of its"
+      "reach). Enable the database or set relay.mode=inProcess.") $name) -}}
 {{- end -}}
 {{- $persistence := $svc.persistence | default dict -}}
 {{- if and $persistence.enabled $severalPods (has "ReadWriteOnce" ($persistence.accessModes | default list)) -}}
@@ -240,4 +267,66 @@ deployment.yaml.
 {{- fail (cat "services.identity is disabled: set auth.jwksUrl to the JWKS of the identity"
               "service the others should trust.") -}}
 {{- end -}}
+{{- end -}}
+
+
+{{/*
+(dict "root" $ "name" $name "svc" $svc): the container env entries for the service's database URL
+(from an existing Secret, a password Secret, or the chart's dev-only Secret). API pod and relay alike.
+*/}}
+{{- define "tanso.databaseEnv" -}}
+{{- $db := .svc.database | default dict -}}
+{{- if include "tanso.usesDatabase" . }}
+{{- if $db.existingSecret }}
+- name: {{ include "tanso.envPrefix" .name }}DATABASE__URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $db.existingSecret }}
+      key: {{ $db.urlSecretKey }}
+{{- else if and $db.passwordSecret $db.passwordSecret.name }}
+# Not a setting: expanded by the kubelet into the URL below ($(VAR) needs it first).
+- name: DATABASE_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $db.passwordSecret.name }}
+      key: {{ $db.passwordSecret.key }}
+- name: {{ include "tanso.envPrefix" .name }}DATABASE__URL
+  value: {{ include "tanso.databaseUrl" (dict "root" .root "svc" .svc "password" "$(DATABASE_PASSWORD)") | quote }}
+{{- else }}
+- name: {{ include "tanso.envPrefix" .name }}DATABASE__URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "tanso.databaseSecretName" . }}
+      key: url
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
+(dict "root" $ "deployment" <Deployment name>): OpenTelemetry's variables, the same on every pod
+(values `telemetry`). service.name stays tanso-<service> (set by the code); the k8s.* resource
+attributes tell the pods, and a service's API pods from its relay, apart.
+*/}}
+{{- define "tanso.telemetryEnv" -}}
+{{- $telemetry := .root.Values.telemetry -}}
+{{- $attributes := list "k8s.namespace.name=$(POD_NAMESPACE)" "k8s.pod.name=$(POD_NAME)" (printf "k8s.deployment.name=%s" .deployment) -}}
+{{- range $key, $value := $telemetry.resourceAttributes -}}
+{{- $attributes = append $attributes (printf "%s=%v" $key $value) -}}
+{{- end }}
+- name: POD_NAME
+  valueFrom:
+    fieldRef: {fieldPath: metadata.name}
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef: {fieldPath: metadata.namespace}
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: {{ join "," $attributes | quote }}
+{{- with $telemetry.otlpEndpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+{{- range $key, $value := $telemetry.env }}
+- name: {{ $key }}
+  value: {{ $value | toString | quote }}
+{{- end }}
 {{- end -}}
