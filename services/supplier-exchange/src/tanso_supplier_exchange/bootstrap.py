@@ -5,12 +5,14 @@ from tanso_runtime.app import ServiceSpec
 from .adapters import immutability, tables
 from .adapters.projections import PROJECTIONS
 from .adapters.signing import load_or_create_signing_key
+from .entrypoints import pact
 from .entrypoints.http import make_router
 from .settings import Settings
 
 
 def build_spec(settings: Settings) -> ServiceSpec:
     signer = load_or_create_signing_key(settings.signing_key_path)
+    pact_context = pact.PactContext(settings)
     return ServiceSpec(
         settings=settings,
         title="Tanso supplier exchange",
@@ -18,6 +20,6 @@ def build_spec(settings: Settings) -> ServiceSpec:
         metadata=tables.metadata,
         tables=tables.messaging,
         projections=PROJECTIONS,
-        routers=[make_router(signer)],
-        on_startup=[immutability.on_startup],
+        routers=[make_router(signer), pact.make_router(pact_context)],
+        on_startup=[immutability.on_startup, pact_context.start],
     )

@@ -64,3 +64,27 @@ disclosures = Table(
 )
 
 READ_MODELS = [invitations, relationships, requests]
+
+#: PACT ``RequestCreated`` events accepted from buyers' systems, answered asynchronously by the callback
+#: worker (an operational queue like the outbox, not a read model: nothing replays into it).
+pact_requests = Table(
+    "pact_requests", metadata,
+    Column("id", String(64), primary_key=True),  # our id; also names the answer event
+    Column("client_id", String(64), nullable=False),
+    Column("request_event_id", String(200), nullable=False),
+    Column("supplier_tenant_id", String(64), nullable=False),
+    Column("buyer_tenant_id", String(64), nullable=False),
+    Column("criteria", JSON, nullable=False),
+    Column("company_name", String(200), nullable=False),
+    Column("fiscal_year_start_month", Integer, nullable=False),
+    Column("callback_url", String(500), nullable=False),
+    Column("source", String(500), nullable=False),  # our events URL as the requester called it
+    Column("received_at", String(40), nullable=False),
+    Column("state", String(20), nullable=False),  # pending | delivered | abandoned
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", String(40), nullable=False),
+    Column("answer_type", String(100)),
+    Column("last_error", Text),
+    Index("ux_pact_requests_event", "client_id", "request_event_id", unique=True),
+    Index("ix_pact_requests_due", "state", "next_attempt_at"),
+)
