@@ -23,6 +23,7 @@ from tanso_runtime.telemetry import (
 
 from .bootstrap import build_gateway
 from .entrypoints.http import router
+from .entrypoints.pact import router as pact_router
 from .settings import Settings
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
@@ -75,4 +76,5 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)  # added last = outermost
     app.include_router(metrics_router())
     app.include_router(router)
+    app.include_router(pact_router)
     return app

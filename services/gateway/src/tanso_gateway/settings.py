@@ -26,7 +26,23 @@ class RateLimitSettings(BaseModel):
     burst: int = 100
 
 
+class TlsSettings(BaseModel):
+    """HTTPS for the gateway: PEM certificate chain and private key (``TANSO_GATEWAY_TLS__CERTFILE`` …).
+
+    Both empty: plain HTTP (behind a TLS-terminating ingress). The PACT API refuses plain HTTP.
+    """
+
+    certfile: str = ""
+    keyfile: str = ""
+    keyfile_password: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.certfile and self.keyfile)
+
+
 class Settings(service_settings("gateway", 8000)):
+    tls: TlsSettings = TlsSettings()
     upstreams: dict[str, str] = Field(
         default_factory=lambda: {name: f"http://127.0.0.1:{port}" for name, port in SERVICE_PORTS.items()})
     rate_limit: RateLimitSettings = RateLimitSettings()
@@ -37,6 +53,9 @@ class Settings(service_settings("gateway", 8000)):
         "GET /api/identity/.well-known/jwks.json",
         "GET /api/supplier-exchange/.well-known/jwks.json",  # disclosure signatures, checked offline
     ])
+    #: PACT v3 base URL ``/pact``: ``/pact/auth/token`` → identity, ``/pact/3/…`` → supplier-exchange.
+    #: The services check the machine-client credentials and tokens themselves (PACT error bodies).
+    pact_prefix: str = "/pact"
     #: Above the activities CSV limit (100 MiB), so the service can answer with its own row-level errors.
     max_body_bytes: int = 110 * 1024 * 1024
     connect_timeout_seconds: float = 3.0

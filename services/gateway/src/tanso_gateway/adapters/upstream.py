@@ -76,13 +76,14 @@ class Upstreams:
     def __contains__(self, service: str) -> bool:
         return service in self.bases
 
-    async def forward(self, service: str, request: Request, *, max_body: int) -> StreamingResponse:
-        """Send ``request`` (path after ``/api/<service>``) upstream and stream the answer back.
+    async def forward(self, service: str, request: Request, *, max_body: int,
+                      prefix: str | None = None) -> StreamingResponse:
+        """Send ``request`` (path after ``prefix``, default ``/api/<service>``) upstream and stream the answer back.
 
         Raises :class:`BodyTooLarge` when the body grows past ``max_body`` while streaming and
         :class:`UpstreamError` when the service does not answer.
         """
-        prefix = f"/api/{service}"
+        prefix = prefix or f"/api/{service}"
         raw_path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1")
         path = raw_path[len(prefix):] if raw_path.startswith(prefix) else request.url.path[len(prefix):]
         url = self.bases[service] + (path or "/")

@@ -106,14 +106,14 @@ async def proxy(service: str, path: str, request: Request) -> Response:
     return response
 
 
-async def _forward(gateway: Gateway, service: str, request: Request) -> Response:
+async def _forward(gateway: Gateway, service: str, request: Request, prefix: str | None = None) -> Response:
     limit = gateway.settings.max_body_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         return _too_large(limit)
 
     try:
-        return await gateway.upstreams.forward(service, request, max_body=limit)
+        return await gateway.upstreams.forward(service, request, max_body=limit, prefix=prefix)
     except BodyTooLarge:
         return _too_large(limit)
     except UpstreamError as exc:
