@@ -479,3 +479,83 @@ def test_dockerignore_keeps_local_state_out_and_the_packages_in() -> None:
     assert "uv.lock" in needed, "uv.lock is not in the repository"
     dropped = [p for p in needed if dockerignored(p)]
     assert not dropped, f".dockerignore drops files the image is built from: {dropped[:10]}"
+
+
+# --- docker-compose.relays.yml: the outbox relays as containers of their own ----------------------
+
+RELAYS_FILE = ROOT / "docker-compose.relays.yml"
+
+
+@functools.cache
+def relays_compose() -> dict:
+    return yaml.safe_load(RELAYS_FILE.read_text(encoding="utf-8"))
+
+
+def relays_environment(name: str) -> dict[str, str]:
+    raw = relays_compose()["services"][name].get("environment") or {}
+    assert isinstance(raw, dict), f"{RELAYS_FILE.name}: service {name!r}: environment must be a mapping"
+    return {key: interpolate(str(value), f"{RELAYS_FILE.name}, service {name!r}, {key}") for key, value in raw.items()}
+
+
+def publishing_services() -> list[str]:
+    """Compose services that talk to Kafka, i.e. have an outbox relay."""
+    return [n for n in stateful_services() if env_prefix(n) + "KAFKA__BOOTSTRAP_SERVERS" in environment(n)]
+
+
+def load_settings(name: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch):
+    import os
+
+    with monkeypatch.context() as m:
+        for key in list(os.environ):
+            if key.upper().startswith("TANSO_"):
+                m.delenv(key)
+        for key, value in env.items():
+            m.setenv(key, value)
+        return settings_class(name)()
+
+
+def test_the_relay_override_gives_each_publishing_service_one_relay_and_switches_its_own_off(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    override = relays_compose()["services"]
+    publishing = publishing_services()
+    assert publishing, "no compose service talks to Kafka"
+    relays = {n for n, s in override.items() if "tanso_runtime.relay" in " ".join(s.get("entrypoint") or [])}
+    assert relays == {f"{n}-relay" for n in publishing}, f"{RELAYS_FILE.name}: relays {sorted(relays)}"
+    assert set(override) == relays | set(publishing), f"{RELAYS_FILE.name} changes other services: {sorted(override)}"
+    for name in publishing:
+        switch = {env_prefix(name) + "OUTBOX__RELAY": "external"}
+        assert override[name] == {"environment": switch}, f"{RELAYS_FILE.name}: {name!r} must only switch its relay off"
+        merged = environment(name) | relays_environment(name)
+        assert load_settings(name, merged, monkeypatch).outbox.relay == "external"
+        assert load_settings(name, environment(name), monkeypatch).outbox.relay == "in_process", (
+            f"docker-compose.yml alone must keep {name!r}'s in-process relay")
+
+
+@pytest.mark.parametrize("name", publishing_services())
+def test_each_relay_runs_its_services_image_on_its_database_and_kafka(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    relay_name = f"{name}-relay"
+    relay = relays_compose()["services"][relay_name]
+    where = f"{RELAYS_FILE.name}: {relay_name!r}"
+    assert built_from_dockerfile(relay) and build_arg(relay, "SERVICE") == module_of(name), f"{where}: {relay.get('build')}"
+    assert relay["entrypoint"] == ["python", "-m", "tanso_runtime.relay", name], f"{where}: {relay['entrypoint']}"
+    assert importlib.util.find_spec("tanso_runtime.relay") is not None
+    env, own = relays_environment(relay_name), environment(name)
+    known = settings_env_names(settings_class(name))
+    unknown = [k for k in env if k.upper().startswith("TANSO_") and k.upper() not in known]
+    assert not unknown, f"{where}: variables {name}'s Settings does not read: {unknown}"
+    for suffix in ("DATABASE__URL", "KAFKA__BOOTSTRAP_SERVERS"):
+        key = env_prefix(name) + suffix
+        assert env.get(key) == own[key], f"{where}: {key} differs from the service's ({env.get(key)!r})"
+    settings = load_settings(name, env, monkeypatch)
+    assert settings.kafka.republish_window_seconds == 0, f"{where}: Kafka is durable, republish nothing"
+    assert settings.http.host == "0.0.0.0", f"{where}: the healthcheck and Prometheus reach it over the network"
+    port = settings.outbox.relay_port or settings.http.port + 1000
+    test = " ".join(relay["healthcheck"]["test"])
+    assert f"127.0.0.1:{port}/health/ready" in test, f"{where}: healthcheck {test!r} does not probe its port {port}"
+    depends = relay.get("depends_on") or {}
+    for needed in (name, "kafka"):
+        assert (depends.get(needed) or {}).get("condition") == "service_healthy", f"{where}: depends_on {needed}"
+    assert relay.get("read_only") is True and relay.get("cap_drop") == ["ALL"], f"{where}: not hardened"
+    assert "no-new-privileges:true" in relay.get("security_opt", []), where
+    assert not relay.get("ports"), f"{where}: publishes ports"
+    assert (relay.get("deploy") or {}).get("replicas", 1) == 1, f"{where}: one relay per outbox"
