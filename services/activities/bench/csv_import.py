@@ -6,13 +6,16 @@
 Generates N rows over 50 sites, the 8 built-in items and 24 months (every 7th with a Japanese note),
 then times the service layer's ``validate`` and ``import_csv`` (the code ``POST /imports`` runs).
 SQLite in a temporary folder by default; ``--database-url`` DROPS AND RECREATES the activities
-tables in the database it names. Prints rows/s, statements and peak memory.
+tables in the database it names. Prints wall time, rows/s, CPU time (this process, all threads;
+on PostgreSQL also the server backend's, read from /proc when the server runs on this machine),
+SQLAlchemy statements and peak memory. The machine is usually shared: compare CPU seconds.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import resource
 import tempfile
 import time
@@ -63,6 +66,28 @@ async def seed(engine) -> None:
                 org_unit_id=site, parent_id=None, kind="site", name_ja=site), meta, uow)
 
 
+async def backend_pid(engine) -> int | None:
+    if engine.dialect.name != "postgresql":
+        return None
+    async with engine.connect() as conn:
+        return (await conn.exec_driver_sql("SELECT pg_backend_pid()")).scalar()
+
+
+def backend_cpu(pids: set[int]) -> float | None:
+    """CPU seconds (user + system) of the PostgreSQL backends ``pids``, if they run on this machine."""
+    if not pids:
+        return None
+    try:
+        total = 0
+        for pid in pids:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 async def run(args: argparse.Namespace, url: str) -> None:
     t0 = time.perf_counter()
     data = make_csv(args.rows, args.encoding)
@@ -72,24 +97,30 @@ async def run(args: argparse.Namespace, url: str) -> None:
     await seed(engine)
     registry()  # the service builds the unit registry at start-up (warm_up_units), not per import
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     checker, _ = await validate(data, SITES, 4, limits, ImportProgress("v", "bench"))
-    took = time.perf_counter() - t0
+    took, cpu = time.perf_counter() - t0, time.process_time() - c0
     assert not checker.error_count and len(checker.rows) == args.rows, checker.errors[:3]
-    print(f"parse + validate: {took:.2f} s  {args.rows / took:,.0f} rows/s")
+    print(f"parse + validate: {took:.2f} s  {args.rows / took:,.0f} rows/s  CPU {cpu:.2f} s")
     del checker
 
     statements = [0]
     event.listen(engine.sync_engine, "before_cursor_execute", lambda *a: statements.__setitem__(0, statements[0] + 1))
-    t0 = time.perf_counter()
+    pids = {pid for pid in [await backend_pid(engine)] if pid}  # the pool's connection (pool_size 10)
+    server0 = backend_cpu(pids)
+    t0, c0 = time.perf_counter(), time.process_time()
     result = await import_csv(engine, lambda: UnitOfWork(engine, tables.messaging, PROJECTIONS), PRINCIPAL, data,
                               "bench.csv", limits, ImportProgress(str(uuid.uuid4()), "bench"))
-    took = time.perf_counter() - t0
+    took, cpu = time.perf_counter() - t0, time.process_time() - c0
+    server = backend_cpu(pids)
     async with engine.connect() as conn:
         stored = (await conn.execute(select(func.count()).select_from(tables.activities))).scalar_one()
-    assert result.row_count == stored == args.rows
+        outbox = (await conn.execute(select(func.count()).select_from(tables.messaging.outbox))).scalar_one()
+    assert result.row_count == stored == outbox == args.rows
+    server_text = f" + server backend {server - server0:.2f} s" if server is not None and server0 is not None else ""
     print(f"whole import ({engine.dialect.name}): {took:.2f} s  {args.rows / took:,.0f} rows/s  "
-          f"{statements[0]} SQL statements  peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
+          f"CPU {cpu:.2f} s{server_text}  {statements[0]} SQLAlchemy statements  "
+          f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB  load {os.getloadavg()[0]:.1f}")
     await engine.dispose()
 
 

@@ -8,10 +8,12 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import Text, cast, delete, event, select
+from sqlalchemy.exc import IntegrityError
 from tanso_activities.adapters import bulk, tables
 from tanso_activities.adapters.projections import PROJECTIONS
 from tanso_activities.domain.commands import RecordActivity
 from tanso_activities.service_layer import handlers
+from tanso_activities.service_layer.csv_import import import_csv
 from tanso_activities.service_layer.progress import ImportProgress, ProgressBoard
 from tanso_activities.settings import CsvSettings
 from tanso_events.envelope import Envelope
@@ -241,3 +243,48 @@ async def test_a_projection_rebuild_reproduces_the_imported_rows(run_import, csv
     await rebuild(csv_engine, EventStore(tables.messaging), PROJECTIONS)
     async with csv_engine.connect() as conn:
         assert await checksum(conn, tables_) == before
+
+
+async def test_every_row_of_a_chunked_import_is_one_event_one_outbox_message_and_one_activity(csv_engine):
+    rows = [f"site-{1 + i % 2},diesel,2025-{1 + i % 12:02d},{i}.125,L,n{i}" for i in range(50)]
+    data = csv_text(*rows).encode()
+    seen: list[int] = []
+
+    class Watched(ImportProgress):
+        def __setattr__(self, name, value):  # every value rows_written takes while the rows are written
+            if name == "rows_written" and value:
+                seen.append(value)
+            super().__setattr__(name, value)
+
+    progress = Watched("00000000-0000-4000-8000-000000000050", "t1")
+    result = await import_csv(csv_engine, lambda: UnitOfWork(csv_engine, tables.messaging, PROJECTIONS), EDITOR,
+                              data, "f.csv", CsvSettings(chunk_rows=7), progress)
+    assert result.row_count == 50 and progress.status == "completed"
+    assert seen == [7, 14, 21, 28, 35, 42, 49, 50]  # after each chunk of 7 has been written
+    async with csv_engine.connect() as conn:
+        activity_ids = (await conn.execute(select(tables.activities.c.activity_id))).scalars().all()
+        streams = (await conn.execute(select(tables.messaging.events.c.stream_id).where(
+            tables.messaging.events.c.type == "ActivityRecorded"))).scalars().all()
+    messages = await outbox(csv_engine)
+    assert len(set(activity_ids)) == len(activity_ids) == 50
+    assert sorted(streams) == sorted(f"activity-{a}" for a in activity_ids)
+    assert sorted(m.subject for m in messages) == sorted(activity_ids) and len({m.id for m in messages}) == 50
+    # the outbox keeps the file's row order (the relay publishes by position)
+    assert [m.data["amount"] for m in messages] == [f"{i}.125" for i in range(50)]
+    assert {m.data["note"] for m in messages} == {f"n{i}" for i in range(50)}
+
+
+async def test_a_chunk_that_fails_half_way_leaves_nothing_of_the_file(csv_engine, count):
+    facts = [("site-1", "electricity", "2025-04", 2025, Decimal(i), "kWh", None) for i in range(10)]
+    ids = tuple(bulk.uuid4s(10) for _ in range(3))
+    ids[2][8] = ids[2][1]  # the ninth outbox message repeats the second one's id: the third chunk fails
+    written: list[int] = []
+    with pytest.raises(IntegrityError):
+        async with UnitOfWork(csv_engine, tables.messaging, PROJECTIONS) as uow:
+            await bulk.write_recorded(uow.conn, uow.tables, facts, bulk.BulkContext("t1", "user-1", uow.now),
+                                      chunk_rows=4, written=written.append, ids=ids)
+    assert written == [4, 4]  # the chunks before the failing one were counted, the failing one not
+    assert await count() == 0 and await outbox(csv_engine) == []
+    async with csv_engine.connect() as conn:
+        types = (await conn.execute(select(tables.messaging.events.c.type))).scalars().all()
+    assert "ActivityRecorded" not in types

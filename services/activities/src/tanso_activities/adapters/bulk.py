@@ -1,44 +1,54 @@
-"""Bulk append of new Activity aggregates: the rows ``UnitOfWork.append`` + ``publish`` write, by executemany.
+"""Bulk append of new Activity aggregates: the rows ``UnitOfWork.append`` + ``publish`` write, in bulk.
 
 For one ``ActivityRecorded`` the unit of work runs an ``INSERT … RETURNING`` into the event store,
 the ``activity_list`` projection's ``INSERT`` into ``activities`` and an ``INSERT`` into the outbox:
-three round trips per row, three million for a million-row file. :func:`append_recorded` writes the
-same rows for a chunk of new activities with three SQLAlchemy Core ``insert(table)`` statements, each
-executed with a list of parameter dicts (DBAPI ``executemany``):
+three round trips per row, three million for a million-row file. :func:`write_recorded` writes the
+same rows for many new activities, one chunk at a time, as plain tuples in column order:
 
 * ``event_store``: stream ``activity-<id>``, version 1, type ``ActivityRecorded``, ``data`` = the domain
   event's ``model_dump(mode="json")``, ``meta`` = ``{traceparent, causation_id, actor}`` where
   ``causation_id`` is the id of the ``ActivitiesImported`` event (the file that caused the row),
   ``recorded_at`` = the unit of work's ``now``. Positions come from the table's autoincrement.
 * ``activities``: the row the ``activity_list`` projection writes for ``ActivityRecorded``.
-* ``outbox``: the ``catalog.ActivityRecorded`` integration event in the envelope ``new_envelope``
-  builds, serialised as ``Envelope.model_dump_json()`` does; same headers, topic and aggregate type.
+* ``outbox``: one ``catalog.ActivityRecorded`` integration event per row, in the envelope
+  ``new_envelope`` builds, serialised as ``Envelope.model_dump_json()`` does; same headers, topic
+  and aggregate type. ``published_at`` is left out (NULL: not yet published).
 
-Speed: pydantic models would cost ~10 µs a row and SQLAlchemy's JSON/DateTime/DecimalText bind
-processors another ~10 µs, so JSON texts are assembled from pre-encoded parts, and values equal for
-every row (``meta``, ``headers``, times) go through the column type's own bind processor once; such
-columns are bound with :class:`AsIs` (no processing). The stored bytes are the ones the unit of
-work would store: tests compare both paths and rebuild the projection from the events.
+How the rows reach the database (measured in services/activities/bench/csv_import.py):
+
+* PostgreSQL: ``COPY … FROM STDIN (FORMAT binary)`` through asyncpg's ``copy_records_to_table``
+  on the SQLAlchemy connection's own driver connection, so it is part of the caller's transaction.
+* SQLite: ``executemany`` of one prepared ``INSERT`` per table on the SQLAlchemy connection's own
+  driver connection (same ``BEGIN IMMEDIATE`` transaction). The driver runs it on a thread, and
+  SQLite releases the GIL while it writes, so the next chunk is built meanwhile.
+* Other dialects: SQLAlchemy Core ``insert(table)`` with a list of tuples turned into parameter sets.
+
+Either way no SQLAlchemy parameter processing runs per row (it cost ~25 µs a row): JSON texts are
+assembled from pre-encoded parts, and values equal for every row (``meta``, ``headers``, times) go
+through the column type's own bind processor once (:func:`processed`). The stored bytes are the ones
+the unit of work would store: tests compare both paths and rebuild the projection from the events.
 
 Every stream is new (random ids), so there is no expected version to check; the unique
 ``(stream_id, version)`` still guards it. Run it inside the caller's unit of work (``uow.conn``) so
-the whole file commits or nothing does. A shared ``UnitOfWork.append_many`` could replace it.
+the whole file commits or nothing does. Errors of the driver are raised as SQLAlchemy's
+``IntegrityError`` / ``DBAPIError``, like the unit of work's own statements.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-from collections.abc import Callable, Sequence
+import sqlite3
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Column, Dialect, Table, bindparam, insert
+from sqlalchemy import Column, Dialect, Table, insert
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
 from tanso_events import catalog
 from tanso_events.catalog import topic_for
 from tanso_events.envelope import SCHEMA_BASE
@@ -54,30 +64,20 @@ _EVENT_TYPE, _TYPE, _TOPIC = EVENT.event_type(), ActivityRecorded.type_name(), t
 _STORED = json.dumps  # SQLAlchemy's JSON serializer: what the event store holds
 _WIRE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # pydantic's model_dump_json
 
+#: Columns written per table, in the order of :func:`build_rows`' tuples.
+EVENT_COLUMNS = ("event_id", "stream_id", "version", "type", "data", "meta", "tenant_id", "recorded_at")
+ACTIVITY_COLUMNS = ("tenant_id", "activity_id", "revision", "status", "org_unit_id", "item_code", "period",
+                    "fiscal_year", "amount", "unit", "note", "updated_by")
+OUTBOX_COLUMNS = ("id", "aggregatetype", "aggregateid", "type", "topic", "payload", "headers", "created_at")
 
-class AsIs(TypeDecorator):
-    """A column type whose bind value is already processed (by :func:`processed`): bound unchanged."""
-
-    impl = NullType
-    cache_ok = True
-
-    def __init__(self, column_type: TypeEngine) -> None:
-        super().__init__()
-        self.impl = column_type
-
-    def bind_processor(self, dialect: Dialect) -> None:
-        return None
+Rows = tuple[list[tuple], list[tuple], list[tuple]]
+Ids = tuple[list[str], list[str], list[str]]
 
 
 def processed(column: Column, value: Any, dialect: Dialect) -> Any:
     """``value`` as ``column``'s type would bind it on ``dialect`` (done once for a constant)."""
     process = column.type.dialect_impl(dialect).bind_processor(dialect)
     return process(value) if process else value
-
-
-@cache
-def _statement(table: Table, as_is: tuple[str, ...]):
-    return insert(table).values({name: bindparam(name, type_=AsIs(table.c[name].type)) for name in as_is})
 
 
 @dataclass(frozen=True)
@@ -100,9 +100,11 @@ def uuid4s(n: int) -> list[str]:
     return [f"{prefix}{i:012x}" for i in range(n)]
 
 
-def build_rows(facts: Sequence[Facts], ctx: BulkContext, dialect: Dialect,
-               ids: tuple[list[str], list[str], list[str]] | None = None) -> tuple[list, list, list]:
-    """(event-store rows, activities rows, outbox rows) for new activities; ``ids`` for tests."""
+def build_rows(facts: Sequence[Facts], ctx: BulkContext, dialect: Dialect, ids: Ids | None = None) -> Rows:
+    """(event-store rows, activities rows, outbox rows) for new activities, as tuples in column order.
+
+    ``ids`` (activity, event and message ids) are for tests; by default they are random UUIDs.
+    """
     n = len(facts)
     activity_ids, event_ids, message_ids = ids or (uuid4s(n), uuid4s(n), uuid4s(n))
     events_t, outbox_t = tables.messaging.events, tables.messaging.outbox
@@ -114,33 +116,29 @@ def build_rows(facts: Sequence[Facts], ctx: BulkContext, dialect: Dialect,
     headers = processed(outbox_t.c.headers, headers, dialect)
     recorded_at = processed(events_t.c.recorded_at, ctx.now, dialect)
     created_at = processed(outbox_t.c.created_at, ctx.now, dialect)
+    tenant, actor = ctx.tenant_id, ctx.actor
     stored, wire = _Encoder(_STORED), _Encoder(_WIRE)
     # the envelope around each payload's id, subject and data (Envelope's field order)
     to_id = '{"specversion":"1.0","id":"'
     to_subject = f'","source":"/tanso/{EVENT.producer}","type":"{_EVENT_TYPE}","subject":"'
     to_data = (f'","time":{TypeAdapter(datetime).dump_json(ctx.now).decode()},'
                f'"datacontenttype":"application/json","dataschema":"{SCHEMA_BASE}/{EVENT.schema_file()}",'
-               f'"tenantid":{wire(ctx.tenant_id)},"data":')
-    tail = f',"recorded_by":{wire(ctx.actor)}}}}}'
+               f'"tenantid":{wire(tenant)},"data":')
+    tail = f',"recorded_by":{wire(actor)}}}}}'
     events, activities, outbox = [], [], []
+    add_event, add_activity, add_message = events.append, activities.append, outbox.append
     for (org, item, period, fy, amount, unit, note), aid, eid, mid in zip(
             facts, activity_ids, event_ids, message_ids, strict=True):
         text = format(amount, "f")
-        events.append({"event_id": eid, "stream_id": f"activity-{aid}", "version": 1, "type": _TYPE,
-                       "data": f'{{"activity_id": "{aid}", "org_unit_id": {stored(org)}, "item_code": '
-                               f'{stored(item)}, "period": "{period}", "fiscal_year": {fy}, "amount": "{text}", '
-                               f'"unit": {stored(unit)}, "note": {stored.note(note)}}}',
-                       "meta": meta, "tenant_id": ctx.tenant_id, "recorded_at": recorded_at})
-        activities.append({"tenant_id": ctx.tenant_id, "activity_id": aid, "revision": 1, "status": "active",
-                           "org_unit_id": org, "item_code": item, "period": period, "fiscal_year": fy,
-                           "amount": text, "unit": unit, "note": note, "updated_by": ctx.actor})
-        payload = (to_id + mid + to_subject + aid + to_data
-                   + f'{{"activity_id":"{aid}","org_unit_id":{wire(org)},"item_code":{wire(item)},'
-                   f'"period":"{period}","fiscal_year":{fy},"amount":"{text}","unit":{wire(unit)},'
-                   f'"note":{wire.note(note)}' + tail)
-        outbox.append({"id": mid, "aggregatetype": "activity", "aggregateid": aid, "type": _EVENT_TYPE,
-                       "topic": _TOPIC, "payload": payload, "headers": headers, "created_at": created_at,
-                       "published_at": None})
+        add_event((eid, "activity-" + aid, 1, _TYPE,
+                   f'{{"activity_id": "{aid}", "org_unit_id": {stored(org)}, "item_code": {stored(item)}, '
+                   f'"period": "{period}", "fiscal_year": {fy}, "amount": "{text}", "unit": {stored(unit)}, '
+                   f'"note": {stored.note(note)}}}', meta, tenant, recorded_at))
+        add_activity((tenant, aid, 1, "active", org, item, period, fy, text, unit, note, actor))
+        add_message((mid, "activity", aid, _EVENT_TYPE, _TOPIC,
+                     f'{to_id}{mid}{to_subject}{aid}{to_data}{{"activity_id":"{aid}","org_unit_id":{wire(org)},'
+                     f'"item_code":{wire(item)},"period":"{period}","fiscal_year":{fy},"amount":"{text}",'
+                     f'"unit":{wire(unit)},"note":{wire.note(note)}{tail}', headers, created_at))
     return events, activities, outbox
 
 
@@ -160,18 +158,101 @@ class _Encoder:
         return "null" if value is None else self.encode(value)
 
 
-async def append_recorded(conn: AsyncConnection, messaging: MessagingTables, facts: Sequence[Facts],
-                          ctx: BulkContext, ids: tuple[list[str], list[str], list[str]] | None = None) -> int:
-    """Record ``facts`` as new activities with three executemany INSERTs; returns the rows written.
+def _targets(messaging: MessagingTables) -> tuple[tuple[Table, tuple[str, ...]], ...]:
+    return ((messaging.events, EVENT_COLUMNS), (tables.activities, ACTIVITY_COLUMNS),
+            (messaging.outbox, OUTBOX_COLUMNS))
 
-    ``ids`` (activity, event and message ids) are for tests; by default they are random UUIDs.
+
+async def _sqlite_writer(conn: AsyncConnection, messaging: MessagingTables):
+    # aiosqlite's Connection or tanso_runtime.sqlite_inline's: both run executemany off the loop thread
+    driver = (await conn.get_raw_connection()).driver_connection
+    quote = conn.dialect.identifier_preparer.quote
+    statements = [f"INSERT INTO {quote(t.name)} ({', '.join(map(quote, cols))}) VALUES ({', '.join('?' * len(cols))})"
+                  for t, cols in _targets(messaging)]
+
+    async def execute(rows: Rows) -> None:
+        for sql, part in zip(statements, rows, strict=True):
+            await driver.executemany(sql, part)
+
+    def start(rows: Rows) -> Awaitable[None]:
+        return asyncio.ensure_future(execute(rows))
+
+    return start, (sqlite3.IntegrityError, sqlite3.Error)
+
+
+async def _postgresql_writer(conn: AsyncConnection, messaging: MessagingTables):
+    import asyncpg
+
+    driver = (await conn.get_raw_connection()).driver_connection  # asyncpg.Connection
+    if not driver.is_in_transaction():  # the caller's unit of work has not run a statement yet
+        await conn.exec_driver_sql("SELECT 1")
+
+    async def copy(rows: Rows) -> None:
+        for (table, columns), part in zip(_targets(messaging), rows, strict=True):
+            await driver.copy_records_to_table(table.name, records=part, columns=columns,
+                                               schema_name=table.schema)
+
+    def start(rows: Rows) -> Awaitable[None]:
+        return asyncio.ensure_future(copy(rows))
+
+    return start, (asyncpg.IntegrityConstraintViolationError, asyncpg.PostgresError)
+
+
+async def _core_writer(conn: AsyncConnection, messaging: MessagingTables):  # pragma: no cover - other dialects
+    async def execute(rows: Rows) -> None:
+        for (table, columns), part in zip(_targets(messaging), rows, strict=True):
+            await conn.execute(insert(table), [dict(zip(columns, row)) for row in part])
+
+    def start(rows: Rows) -> Awaitable[None]:
+        return asyncio.ensure_future(execute(rows))
+
+    return start, ((), ())
+
+
+_WRITERS = {"sqlite": _sqlite_writer, "postgresql": _postgresql_writer}
+
+
+async def write_recorded(conn: AsyncConnection, messaging: MessagingTables, facts: Sequence[Facts],
+                         ctx: BulkContext, *, chunk_rows: int = 5000,
+                         written: Callable[[int], None] | None = None, ids: Ids | None = None) -> int:
+    """Record ``facts`` as new activities, ``chunk_rows`` at a time; returns the rows written.
+
+    ``written(n)`` is called after each chunk has reached the database (progress). ``ids``
+    (activity, event and message ids, one per fact) are for tests.
     """
     if not facts:
         return 0
     if [p for p in PROJECTIONS if _TYPE in p.handlers] != [activity_list]:  # pragma: no cover - wiring guard
         raise RuntimeError("another projection handles ActivityRecorded; teach adapters/bulk.py its rows")
-    events, activities, outbox = build_rows(facts, ctx, conn.dialect, ids)
-    await conn.execute(_statement(messaging.events, ("data", "meta", "recorded_at")), events)
-    await conn.execute(_statement(tables.activities, ("amount",)), activities)
-    await conn.execute(_statement(messaging.outbox, ("headers", "created_at")), outbox)
+    start, (integrity, driver_error) = await _WRITERS.get(conn.dialect.name, _core_writer)(conn, messaging)
+    pending: tuple[Awaitable[Any], int] | None = None
+    try:
+        for begin in range(0, len(facts), chunk_rows):
+            chunk = facts[begin:begin + chunk_rows]
+            chunk_ids = tuple(i[begin:begin + chunk_rows] for i in ids) if ids else None
+            rows = build_rows(chunk, ctx, conn.dialect, chunk_ids)  # meanwhile the previous chunk is written
+            if pending is not None:
+                await pending[0]
+                if written:
+                    written(pending[1])
+            pending = (start(rows), len(chunk))
+            await asyncio.sleep(0)  # let the writer send this chunk before the next one is built
+        assert pending is not None
+        await pending[0]
+        if written:
+            written(pending[1])
+        pending = None
+    except integrity as exc:
+        raise IntegrityError("bulk insert of ActivityRecorded rows", None, exc) from exc
+    except driver_error as exc:
+        raise DBAPIError("bulk insert of ActivityRecorded rows", None, exc) from exc
+    finally:
+        if pending is not None:  # a failure left a chunk in flight: wait for it before the rollback
+            await asyncio.gather(pending[0], return_exceptions=True)
     return len(facts)
+
+
+async def append_recorded(conn: AsyncConnection, messaging: MessagingTables, facts: Sequence[Facts],
+                          ctx: BulkContext, ids: Ids | None = None) -> int:
+    """Record ``facts`` as new activities in one chunk (:func:`write_recorded`); returns the rows written."""
+    return await write_recorded(conn, messaging, facts, ctx, chunk_rows=max(len(facts), 1), ids=ids)

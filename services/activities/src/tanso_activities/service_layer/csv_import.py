@@ -7,7 +7,8 @@
    loop yields to the event loop every ``_YIELD_EVERY`` rows so progress can be polled meanwhile.
 3. Unless it is a dry run, one unit of work appends the ``ActivitiesImported`` event to
    ``import-<id>`` (its projection's unique (tenant, SHA-256) settles concurrent uploads of one file),
-   then the rows in chunks with :func:`~tanso_activities.adapters.bulk.append_recorded`.
+   then the rows in chunks with :func:`~tanso_activities.adapters.bulk.write_recorded` (COPY on
+   PostgreSQL, raw executemany on SQLite; ``rows_written`` follows the chunks).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from tanso_runtime import metrics
 
 from ..adapters import tables
 from ..adapters.logic import items_by_year
-from ..adapters.bulk import BulkContext, append_recorded
+from ..adapters.bulk import BulkContext, write_recorded
 from ..domain.csv_errors import cell_error
 from ..domain.csv_rows import RowValidator, UndecodableFile, decode, delimiter_of
 from ..domain.imports import CsvImport
@@ -187,9 +188,11 @@ async def _import(engine: AsyncEngine, uow_factory: Callable[[], UnitOfWork], pr
             [stored] = await uow.append(f"import-{progress.import_id}", 0, tenant_id, [event],
                                         actor=principal.subject)
             ctx = BulkContext(tenant_id, principal.subject, uow.now, stored.event_id, current_traceparent())
-            for start in range(0, len(rows), limits.chunk_rows):
-                progress.rows_written += await append_recorded(
-                    uow.conn, uow.tables, rows[start:start + limits.chunk_rows], ctx)
+
+            def written(n: int) -> None:
+                progress.rows_written += n
+
+            await write_recorded(uow.conn, uow.tables, rows, ctx, chunk_rows=limits.chunk_rows, written=written)
             metrics.count_csv_rows_imported(tenant_id, len(rows), uow=uow)
     except (IntegrityError, ConcurrencyError, DomainRuleViolated) as exc:
         async with engine.connect() as conn:
