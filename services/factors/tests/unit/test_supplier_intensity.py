@@ -15,7 +15,10 @@ from tanso_events.projections import checksum, rebuild
 from tanso_events.store import EventStore
 from tanso_factors.adapters import tables
 from tanso_factors.service_layer.handlers import EVENT_HANDLERS
-from tanso_factors.service_layer.supplier_intensity import on_disclosure_granted, supplier_factor_code
+from tanso_factors.service_layer.supplier_intensity import (
+    on_disclosure_granted,
+    supplier_factor_code,
+)
 
 BUYER, SUPPLIER, STRANGER = "tenant-buyer", "tenant-supplier", "tenant-stranger"
 CODE = supplier_factor_code(SUPPLIER)

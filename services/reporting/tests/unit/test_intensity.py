@@ -6,9 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import httpx
 import pytest
-from fastapi import FastAPI, Request
 from tanso_events import catalog
 from tanso_events.envelope import EnvelopeMeta
 from tanso_events.inbox import claim
@@ -17,44 +15,9 @@ from tanso_events.store import EventStore
 from tanso_events.unit_of_work import UnitOfWork
 from tanso_reporting.adapters import tables
 from tanso_reporting.adapters.projections import PROJECTIONS
-from tanso_reporting.entrypoints.intensity import router
 from tanso_reporting.service_layer.handlers import on_emission_calculated
-from tanso_runtime.auth import Principal, current_principal
-from tanso_runtime.db import make_engine
-from tanso_runtime.errors import ProblemError, install_error_handlers
 
-
-@pytest.fixture
-async def engine(tmp_path):
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'rep.sqlite3'}")
-    async with engine.begin() as conn:
-        await conn.run_sync(tables.metadata.create_all)
-    yield engine
-    await engine.dispose()
-
-
-def as_(tenant: str, roles: str = "admin") -> dict:
-    return {"x-test-principal": f"{tenant}|user-of-{tenant}|{roles}"}
-
-
-async def fake_principal(request: Request) -> Principal:
-    value = request.headers.get("x-test-principal")
-    if not value:
-        raise ProblemError(401, "unauthorized", "no principal", "未認証")
-    tenant, subject, roles = value.split("|")
-    return Principal(subject, tenant, frozenset(roles.split(",")))
-
-
-@pytest.fixture
-async def client(engine):
-    app = FastAPI()
-    install_error_handlers(app)
-    app.include_router(router)
-    app.state.runtime = type("Runtime", (), {
-        "engine": engine, "uow": lambda self: UnitOfWork(engine, tables.messaging, PROJECTIONS)})()
-    app.dependency_overrides[current_principal] = fake_principal
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://reporting") as client:
-        yield client
+from .conftest import as_
 
 
 async def line(engine, line_id: str, co2e: str, scope: int, *, category: int | None = None,
@@ -97,7 +60,7 @@ async def test_intensity_per_revenue_employee_floor_area_and_production_by_scope
     assert (by["employees"]["value"], by["employees"]["unit"]) == ("2.375", "t-CO2e/人")
     assert (by["floor_area_m2"]["value"], by["floor_area_m2"]["unit"]) == ("0.095", "t-CO2e/m²")
     assert by["production_volume"]["unit"] == "t-CO2e/t"
-    assert Decimal(by["production_volume"]["value"]) == pytest.approx(Decimal("475") / Decimal("120.5"))
+    assert Decimal(by["production_volume"]["value"]) == pytest.approx(Decimal(475) / Decimal("120.5"))
     assert body["disclosable_figure"] == {"kind": "org_intensity", "value": "0.475", "unit": "t-CO2e/百万円"}
 
 

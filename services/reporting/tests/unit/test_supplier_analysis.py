@@ -15,9 +15,13 @@ from tanso_events.store import EventStore
 from tanso_events.unit_of_work import UnitOfWork
 from tanso_reporting.adapters import tables
 from tanso_reporting.adapters.projections import PROJECTIONS
-from tanso_reporting.service_layer.handlers import EVENT_HANDLERS, on_disclosure_granted, on_tenant_registered
+from tanso_reporting.service_layer.handlers import (
+    EVENT_HANDLERS,
+    on_disclosure_granted,
+    on_tenant_registered,
+)
 
-from .test_intensity import as_, client, engine  # noqa: F401  (fixtures)
+from .conftest import as_
 
 BUYER, SUPPLIER, SUPPLIER2, STRANGER = "t-buyer", "t-supplier", "t-supplier-2", "t-stranger"
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
@@ -101,6 +105,11 @@ async def test_redelivery_changes_nothing(client, engine):
         before = await checksum(conn, [*tables.READ_MODELS, tables.messaging.events])
     assert not await deliver(engine, granted(), event_id=event_id)  # same id: the inbox drops it
     assert await deliver(engine, granted())  # republished with a new id: the stream already exists
+    tenant = catalog.TenantRegistered(tenant_id=SUPPLIER, company_name="部品工業", fiscal_year_start_month=4)
+    assert await deliver(engine, tenant)
+    async with engine.connect() as conn:
+        before = await checksum(conn, [*tables.READ_MODELS, tables.messaging.events])
+    assert await deliver(engine, tenant)  # a second copy of the tenant's registration
     async with engine.connect() as conn:
         assert await checksum(conn, [*tables.READ_MODELS, tables.messaging.events]) == before
 

@@ -170,7 +170,7 @@ def editions_to_import(extra_dirs: Iterable[Path] = (), *, strict: bool = False)
 
 
 # Integration events the factors service consumes (F5: supplier intensities from disclosures).
-from .supplier_intensity import on_disclosure_granted  # noqa: E402  (uses append_version above)
+from .supplier_intensity import on_disclosure_granted  # after append_version: it imports it
 
 EVENT_HANDLERS = {
     catalog.DisclosureGranted: on_disclosure_granted,

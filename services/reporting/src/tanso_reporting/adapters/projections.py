@@ -49,6 +49,6 @@ async def _org_unit(conn, e):
     await conn.execute(insert(tables.org_units).values(tenant_id=e.tenant_id, **e.data))
 
 
-from .supplier_projections import intensity, suppliers  # noqa: E402
+from .supplier_projections import intensity, suppliers
 
 PROJECTIONS = [analysis, organisation, intensity, suppliers]

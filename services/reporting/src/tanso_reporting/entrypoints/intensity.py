@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from decimal import Decimal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -93,10 +94,12 @@ async def get_denominators(fiscal_year: int, request: Request, principal: Curren
             summary="Organisation-based intensity (F10): emissions of a boundary ÷ revenue, employees, floor "
                     "area or production, by scope")
 async def intensity(fiscal_year: int, request: Request, principal: CurrentPrincipal,
-                    scopes: list[int] = Query(default=[1, 2, 3], description="Scopes in the boundary"),
-                    scope3_categories: list[int] | None = Query(
-                        default=None, description="Scope 3 categories in the boundary (default: all)"),
+                    scopes: Annotated[list[int] | None, Query(description="Scopes in the boundary (default: "
+                                                                      "1, 2 and 3)")] = None,
+                    scope3_categories: Annotated[list[int] | None, Query(
+                        description="Scope 3 categories in the boundary (default: all)")] = None,
                     scope2_basis: str = Query(default="location", pattern="^(location|market)$")) -> dict:
+    scopes = scopes or [1, 2, 3]
     bad = [s for s in scopes if s not in (1, 2, 3)] + [c for c in scope3_categories or [] if not 1 <= c <= 15]
     if bad or not scopes:
         raise ProblemError(422, "bad_boundary", "scopes must be 1, 2 or 3 and scope3_categories 1 to 15, "
