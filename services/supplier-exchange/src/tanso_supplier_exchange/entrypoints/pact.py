@@ -60,7 +60,7 @@ class PactContext:
             while True:
                 try:
                     await self.deliver_due(runtime)
-                except Exception:  # noqa: BLE001 — keep answering; the failure is logged
+                except Exception:
                     log.exception("PACT callback round failed")
                 await asyncio.sleep(self.settings.pact.callback_poll_seconds)
 
