@@ -13,7 +13,7 @@ def main() -> None:
     import uvicorn
 
     uvicorn.run("tanso_gateway.main:create_app", factory=True, host=settings.http.host, port=settings.http.port,
-                log_config=None, access_log=False, loop="uvloop", http="httptools",
+                log_config=None, access_log=False,
                 ssl_certfile=settings.tls.certfile, ssl_keyfile=settings.tls.keyfile,
                 ssl_keyfile_password=settings.tls.keyfile_password or None)
 

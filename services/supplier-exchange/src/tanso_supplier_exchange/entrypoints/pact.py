@@ -51,8 +51,9 @@ class PactContext:
 
     async def start(self, runtime: ServiceRuntime) -> None:
         runtime.pact = self  # type: ignore[attr-defined]  # tests reach the context through the runtime
-        # Runs beside the outbox relay, i.e. only under the real lifespan (not in hand-wired unit tests).
-        if self.settings.pact.callback_worker and runtime.relay is not None and self._task is None:
+        # Only under the real lifespan, which connects the broker before the hooks run (hand-wired unit
+        # tests have no broker and drive deliver_due themselves).
+        if self.settings.pact.callback_worker and runtime.broker is not None and self._task is None:
             self._task = asyncio.create_task(self._run(runtime), name="pact-callbacks")
 
     async def _run(self, runtime: ServiceRuntime) -> None:
