@@ -7,7 +7,9 @@ buyer's PACT host that receives the asynchronous answers (``POST /3/events``).
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import ssl
 import threading
 import time
@@ -19,7 +21,8 @@ import httpx
 import pytest
 import trustme
 from tanso_devstack.broker import broker_for_tests
-from tanso_devstack.platform import Platform, PlatformError
+from tanso_devstack.platform import SERVICES, Platform, PlatformError
+from tanso_devstack.testing import PG_HOST, PG_PORT, PG_USER, drop_pg_database, require_postgres
 
 PASSWORD = "correct horse battery"
 
@@ -91,10 +94,24 @@ def broker(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def platform(broker, ca, tmp_path_factory):
+def database_url():
+    """Like the e2e tests: ``TANSO_TEST_DATABASE=postgresql`` puts every service on its own PostgreSQL database."""
+    if os.environ.get("TANSO_TEST_DATABASE") != "postgresql":
+        yield None
+        return
+    require_postgres()
+    prefix = f"pact_{uuid.uuid4().hex[:8]}"
+    yield f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{prefix}_{{db}}"
+    for service in SERVICES:
+        asyncio.run(drop_pg_database(f"{prefix}_tanso_{service.replace('-', '_')}"))
+
+
+@pytest.fixture(scope="module")
+def platform(broker, ca, database_url, tmp_path_factory):
     """The whole platform as processes; the gateway on HTTPS only."""
     ca_file, certfile, keyfile = ca
-    platform = Platform(tmp_path_factory.mktemp("platform"), broker, base_port=None, ready_timeout=180, env={
+    platform = Platform(tmp_path_factory.mktemp("platform"), broker, base_port=None, ready_timeout=180,
+                        database_url=database_url, env={
         "TANSO_GATEWAY_TLS__CERTFILE": certfile, "TANSO_GATEWAY_TLS__KEYFILE": keyfile,
         "TANSO_SUPPLIER_EXCHANGE_PACT__CALLBACK_CA_FILE": ca_file,
         "TANSO_SUPPLIER_EXCHANGE_PACT__CALLBACK_POLL_SECONDS": "0.2"})

@@ -256,12 +256,13 @@ async def accept_event(engine: AsyncEngine, client: PactClient, event: dict[str,
             raise _no_relationship(client)
         now = _iso(_now())
         try:
-            await conn.execute(insert(tables.pact_requests).values(
-                id=str(uuid.uuid4()), client_id=client.client_id, request_event_id=event["id"],
-                supplier_tenant_id=client.supplier_tenant_id, buyer_tenant_id=client.buyer_tenant_id,
-                criteria=found.as_json(), company_name=client.company_name,
-                fiscal_year_start_month=client.fiscal_year_start_month, callback_url=client.callback_url,
-                source=own_events_url, received_at=now, state="pending", attempts=0, next_attempt_at=now))
+            async with conn.begin_nested():  # a duplicate must not abort the transaction (PostgreSQL)
+                await conn.execute(insert(tables.pact_requests).values(
+                    id=str(uuid.uuid4()), client_id=client.client_id, request_event_id=event["id"],
+                    supplier_tenant_id=client.supplier_tenant_id, buyer_tenant_id=client.buyer_tenant_id,
+                    criteria=found.as_json(), company_name=client.company_name,
+                    fiscal_year_start_month=client.fiscal_year_start_month, callback_url=client.callback_url,
+                    source=own_events_url, received_at=now, state="pending", attempts=0, next_attempt_at=now))
         except IntegrityError:
             log.info("PACT request %s from client %s received again; answered once", event["id"], client.client_id)
 
