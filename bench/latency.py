@@ -24,6 +24,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import psutil
 from sqlalchemy import select
 from tanso_devstack.broker import TansuBroker
 from tanso_devstack.platform import Platform, env_prefix
@@ -50,7 +51,7 @@ def main() -> None:
                       env=env) as platform:
             print(f"platform ready; {args.rate:g} activities/s for {args.seconds:g} s "
                   f"({'PostgreSQL' if args.database_url else 'SQLite'}, Tansu)", flush=True)
-            run(platform, args.rate, args.seconds)
+            run(platform, broker, args.rate, args.seconds)
 
 
 def sign_up(client: httpx.Client) -> dict:
@@ -68,9 +69,17 @@ def sign_up(client: httpx.Client) -> dict:
     return body
 
 
-def run(platform: Platform, rate: float, seconds: float) -> None:
+def cpu_seconds(processes: dict[str, psutil.Process]) -> dict[str, float]:
+    """User + system CPU seconds used so far by each process."""
+    return {name: sum(p.cpu_times()[:2]) for name, p in processes.items()}
+
+
+def run(platform: Platform, broker: TansuBroker, rate: float, seconds: float) -> None:
     client = httpx.Client(base_url=platform.url, timeout=30, limits=httpx.Limits(max_connections=32))
     body = sign_up(client)
+    processes = {name: psutil.Process(p.pid) for name, p in platform.processes.items()}
+    processes["tansu"] = psutil.Process(broker.process.pid)
+    cpu_before = cpu_seconds(processes)
     response_ms: list[float] = []
     errors: list[int] = []
     lock = threading.Lock()
@@ -96,6 +105,7 @@ def run(platform: Platform, rate: float, seconds: float) -> None:
         if time.perf_counter() - start > seconds + 300:
             raise SystemExit("the report did not catch up within 5 minutes")
         time.sleep(0.5)
+    cpu_used = {name: used - cpu_before[name] for name, used in cpu_seconds(processes).items()}
     latencies = asyncio.run(pipeline_latencies(platform))
     print(f"\nactivity recorded → report updated: {len(latencies)} activities, "
           f"{len(response_ms) / sent_for:.1f}/s achieved of {rate:g}/s, {len(errors)} errors")
@@ -103,6 +113,9 @@ def run(platform: Platform, rate: float, seconds: float) -> None:
           f"p99 {percentile(latencies, 99):.0f} ms   max {max(latencies):.0f} ms   (target p99 ≤ 500 ms)")
     print(f"  HTTP POST through the gateway: p50 {statistics.median(response_ms):.0f} ms   "
           f"p99 {percentile(response_ms, 99):.0f} ms")
+    count = max(len(latencies), 1)
+    print(f"  CPU per activity: {sum(cpu_used.values()) * 1000 / count:.1f} ms in all — " + ", ".join(
+        f"{name} {used * 1000 / count:.1f}" for name, used in sorted(cpu_used.items(), key=lambda kv: -kv[1])))
 
 
 async def pipeline_latencies(platform: Platform) -> list[float]:

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +32,7 @@ from faststream.kafka.annotations import KafkaMessage
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .envelope import Envelope, EnvelopeMeta, IntegrationEvent
@@ -103,6 +103,22 @@ def make_publish(broker: KafkaBroker):
     return publish
 
 
+def record_headers(record: Any) -> dict[str, str]:
+    """A Kafka record's headers as text."""
+    return {key: value.decode() for key, value in (record.headers or ())}
+
+
+def _typed(model: type[IntegrationEvent], envelope: Envelope) -> IntegrationEvent:
+    # Fields this consumer does not know yet are dropped, not refused: producers may add optional
+    # fields (docs/events.md), and consumers may be deployed after producers.
+    return model.model_validate({k: v for k, v in envelope.data.items() if k in model.model_fields})
+
+
+def _meta(envelope: Envelope, headers: Mapping[str, str]) -> EnvelopeMeta:
+    return EnvelopeMeta(id=envelope.id, type=envelope.type, subject=envelope.subject,
+                        tenant_id=envelope.tenantid, time=envelope.time, traceparent=headers.get("traceparent"))
+
+
 @dataclass
 class EventConsumer:
     """Dispatches the events of the topics a service subscribes to, by CloudEvents type."""
@@ -114,6 +130,8 @@ class EventConsumer:
     handlers: dict[type[IntegrationEvent], EventHandler]
     retry_delay: float = 0.5
     fetch_max_wait_ms: int = 20
+    #: Most records handled (and committed) together; a backlog drains in batches of this size.
+    max_batch: int = 50
     observe: Callable[[Handled], None] | None = None
     subscriber: Any = field(default=None, init=False, repr=False)
 
@@ -126,10 +144,12 @@ class EventConsumer:
     def subscribe(self, broker: KafkaBroker) -> None:
         by_type = {e.event_type(): (e, h) for e, h in self.handlers.items()}
 
-        async def on_message(body: Any, msg: KafkaMessage) -> None:  # body unused: we decode raw bytes
-            await self.process(msg.body, dict(msg.headers), msg.raw_message, by_type)
+        async def on_batch(body: Any, msg: KafkaMessage) -> None:  # body unused: we decode raw bytes
+            await self.process_batch(msg.raw_message, by_type)
 
         # One consumer for all topics: one group member per process, so a start is one rebalance.
+        # Batches: the offsets of a whole fetch are committed once, after every record of it is
+        # applied; a failure rewinds each partition to its earliest record of the batch.
         self.subscriber = broker.subscriber(
             *sorted(self.topics),
             group_id=self.name,
@@ -137,8 +157,62 @@ class EventConsumer:
             ack_policy=AckPolicy.NACK_ON_ERROR,
             fetch_max_wait_ms=self.fetch_max_wait_ms,
             max_poll_interval_ms=300_000,
+            batch=True,
+            max_records=self.max_batch,
+            batch_timeout_ms=self.fetch_max_wait_ms,
         )
-        self.subscriber(on_message)
+        self.subscriber(on_batch)
+
+    async def process_batch(self, records: Sequence[Any], by_type: dict) -> None:
+        """Handle the records of one fetch.
+
+        All of them in one transaction when each decodes and applies cleanly (a backlog costs one
+        commit per batch, not per event); otherwise one at a time, each in its own transaction, so
+        that a poison event is parked alone and a failure redelivers from the failing record on.
+        """
+        if len(records) > 1 and await self._apply_together(records, by_type):
+            return
+        for record in records:
+            await self.process(record.value or b"", record_headers(record), record, by_type)
+
+    async def _apply_together(self, records: Sequence[Any], by_type: dict) -> bool:
+        items = []
+        for record in records:
+            try:
+                envelope = Envelope.model_validate_json(record.value or b"")
+                entry = by_type.get(envelope.type)
+                event = None if entry is None else _typed(entry[0], envelope)
+            except ValidationError:
+                return False  # parked by the one-at-a-time path
+            items.append((record, envelope, event, entry))
+        outcomes: list[tuple[Any, Envelope, str, float]] = []
+        committed: list[UnitOfWork] = []
+        try:
+            async with self.engine.begin() as conn:
+                for record, envelope, event, entry in items:
+                    started = time.perf_counter()
+                    if entry is None:
+                        outcomes.append((record, envelope, "ignored", started))
+                        continue
+                    headers = record_headers(record)
+                    with self._span(record.topic, headers, record, envelope.type, envelope.id) as span:
+                        async with self.uow_factory(envelope.id).join(conn) as uow:
+                            outcome = "duplicate"
+                            if await claim(conn, self.tables, self.name, envelope.id, envelope.type):
+                                await entry[1](event, _meta(envelope, headers), uow)
+                                outcome = "applied"
+                                committed.append(uow)
+                        span.set_attribute("tanso.outcome", outcome)
+                    outcomes.append((record, envelope, outcome, started))
+        except Exception as exc:  # noqa: BLE001 — nothing was committed; retried one by one
+            log.info("%s: a batch of %d events did not apply together (%r); one at a time instead",
+                     self.name, len(records), exc)
+            return False
+        for uow in committed:
+            uow.committed()
+        for record, envelope, outcome, started in outcomes:
+            self._observe(record.topic, envelope.type, outcome, started, envelope.tenantid)
+        return True
 
     async def partition_lag(self, timeout: float = 0.5) -> list[tuple[str, int, int]]:
         """``(topic, partition, lag)`` of the partitions assigned to this process right now.
@@ -189,20 +263,11 @@ class EventConsumer:
                       record: Any) -> str:
         model, handler = entry
         try:
-            # Fields this consumer does not know yet are dropped, not refused: producers may add
-            # optional fields (docs/events.md), and consumers may be deployed after producers.
-            event = model.model_validate({k: v for k, v in envelope.data.items() if k in model.model_fields})
+            event = _typed(model, envelope)
         except ValidationError as exc:
             await self.park(raw, record, envelope.id, f"{envelope.type} fails its schema: {exc}")
             return "parked"
-        meta = EnvelopeMeta(
-            id=envelope.id,
-            type=envelope.type,
-            subject=envelope.subject,
-            tenant_id=envelope.tenantid,
-            time=envelope.time,
-            traceparent=headers.get("traceparent"),
-        )
+        meta = _meta(envelope, headers)
         for attempt in range(5):
             try:
                 async with self.uow_factory(envelope.id) as uow:
@@ -247,8 +312,15 @@ class EventConsumer:
             self.observe(Handled(topic, event_type, outcome, time.perf_counter() - started, tenant_id))
 
     async def park(self, raw: bytes, record: Any, event_id: str | None, error: str) -> None:
-        log.error("%s: parking event %s: %s", self.name, event_id, error)
+        d = self.tables.dead_letters
+        topic, partition, offset = (getattr(record, "topic", ""), getattr(record, "partition", None),
+                                    getattr(record, "offset", None))
         async with self.engine.begin() as conn:
+            if offset is not None and (await conn.execute(select(d.c.position).where(
+                    d.c.consumer == self.name, d.c.topic == topic, d.c.kafka_partition == partition,
+                    d.c.kafka_offset == offset))).first():
+                return  # parked before: a batch it was in is being redelivered
+            log.error("%s: parking event %s: %s", self.name, event_id, error)
             await conn.execute(
                 insert(self.tables.dead_letters).values(
                     consumer=self.name,

@@ -60,17 +60,35 @@ class UnitOfWork:
         self.now = datetime.now(UTC)
         self._published = 0
         self._after_commit: list[Callable[[], None]] = []
+        self._joined: AsyncConnection | None = None
         self.conn: AsyncConnection
 
+    def join(self, conn: AsyncConnection) -> Self:
+        """Work inside ``conn``'s open transaction instead of starting one.
+
+        The owner of that transaction commits it and then calls :meth:`committed` (the event
+        consumer handles a batch of events in one transaction this way).
+        """
+        self._joined = conn
+        return self
+
     async def __aenter__(self) -> Self:
+        if self._joined is not None:
+            self.conn = self._joined
+            return self
         self._ctx = self.engine.begin()
         self.conn = await self._ctx.__aenter__()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self._ctx.__aexit__(*exc)
-        if exc[0] is not None:
+        if self._joined is not None:
             return
+        await self._ctx.__aexit__(*exc)
+        if exc[0] is None:
+            self.committed()
+
+    def committed(self) -> None:
+        """Run what waits for the commit: wake the relay, the after-commit callbacks."""
         if self._published and self._on_commit:
             self._on_commit()
         for callback in self._after_commit:

@@ -107,6 +107,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
                     name=settings.service_name, engine=engine, tables=spec.tables,
                     uow_factory=runtime.uow, handlers=dict(spec.event_handlers),
                     fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
+                    max_batch=settings.kafka.consume_batch_max,
                     observe=metrics.handled_observer(settings.service_name))
                 runtime.consumer.subscribe(broker)
             await broker.start()
@@ -229,8 +230,9 @@ def serve(app_path: str, settings: ServiceSettings) -> None:
     """Run one service with uvicorn (used by each service's ``__main__``)."""
     import uvicorn
 
+    # uvloop and httptools: the same asyncio code at a fraction of the CPU per request and message
     uvicorn.run(app_path, factory=True, host=settings.http.host, port=settings.http.port,
-                log_config=None, access_log=False)
+                log_config=None, access_log=False, loop="uvloop", http="httptools")
 
 
 __all__ = ["EventHandler", "ServiceRuntime", "ServiceSpec", "create_service_app", "serve"]

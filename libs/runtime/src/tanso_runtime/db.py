@@ -4,21 +4,28 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import String, event
+from sqlalchemy import String, event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.types import TypeDecorator
+
+from . import sqlite_inline
 
 
 def make_engine(url: str) -> AsyncEngine:
     """Create the engine; SQLite gets WAL, a busy timeout and ``BEGIN IMMEDIATE`` transactions.
 
-    ``BEGIN IMMEDIATE`` takes the write lock up front, so two writers queue on the busy timeout
-    instead of failing with SQLITE_BUSY when a read transaction tries to upgrade.
+    ``BEGIN IMMEDIATE`` takes the write lock up front, so two writers queue (in this process on an
+    asyncio lock, across processes by retrying) instead of failing with SQLITE_BUSY when a read
+    transaction tries to upgrade.
     """
     if url.startswith("sqlite"):
-        # Every transaction ends in an explicit COMMIT or ROLLBACK, so the pool need not reset
-        # connections (a thread hop per checkout with aiosqlite).
-        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None)
+        path = make_url(url).database
+        if not path or path == ":memory:":
+            raise ValueError(f"{url!r}: Tanso needs a SQLite file (each service opens several connections)")
+        # Statements run inline on the event loop (tanso_runtime.sqlite_inline); every transaction
+        # ends in an explicit COMMIT or ROLLBACK, so the pool need not reset connections.
+        engine = create_async_engine(url, async_creator=lambda: sqlite_inline.connect(path),
+                                     pool_reset_on_return=None)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_connection, _record):  # noqa: ANN001
@@ -26,7 +33,7 @@ def make_engine(url: str) -> AsyncEngine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={sqlite_inline.BUSY_TIMEOUT_MS}")
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")

@@ -30,6 +30,9 @@ class KafkaSettings(BaseModel):
     #: How long a fetch may wait for data. Tansu answers only when the wait ends (no wake-up on new
     #: data), so a short wait keeps latency low there; with Apache Kafka 500 costs nothing.
     fetch_max_wait_ms: int = 20
+    #: Most records a consumer applies in one transaction with one offset commit (a backlog drains
+    #: in batches of this size; a failing batch is retried one record at a time).
+    consume_batch_max: int = 50
 
 
 class AuthSettings(BaseModel):

@@ -1,0 +1,96 @@
+"""A fetched batch is applied in one transaction, or one record at a time when any record fails."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Column, MetaData, String, Table, func, insert, select
+from tanso_events.catalog import TenantRegistered
+from tanso_events.envelope import new_envelope
+from tanso_events.kafka import EventConsumer, PoisonEvent
+from tanso_events.store import add_messaging_tables
+from tanso_events.unit_of_work import UnitOfWork
+from tanso_runtime.db import make_engine
+
+
+@dataclass
+class Record:
+    """The fields of an aiokafka ``ConsumerRecord`` the consumer reads."""
+
+    value: bytes
+    offset: int
+    topic: str = "tanso.identity.v1"
+    partition: int = 0
+    headers: list = field(default_factory=list)
+
+
+def record(name: str, offset: int, tenant: str | None = None) -> Record:
+    tenant = tenant or f"t{offset}"
+    event = TenantRegistered(tenant_id=tenant, company_name=name, fiscal_year_start_month=4)
+    envelope = new_envelope(event, subject=tenant, tenant_id=tenant, time=datetime.now(UTC))
+    return Record(envelope.model_dump_json().encode(), offset)
+
+
+@pytest.fixture
+async def consumer(database_url):
+    metadata = MetaData()
+    tables = add_messaging_tables(metadata)
+    seen = Table("seen", metadata, Column("tenant_id", String(64), primary_key=True),
+                 Column("connection", String(64)))
+    engine = make_engine(database_url)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    commits: list[str] = []
+
+    async def on_tenant(event: TenantRegistered, meta, uow: UnitOfWork) -> None:
+        if event.company_name == "poison":
+            raise PoisonEvent("refused by the domain")
+        await uow.conn.execute(insert(seen).values(tenant_id=event.tenant_id, connection=str(id(uow.conn))))
+        uow.after_commit(lambda: commits.append(event.tenant_id))
+
+    consumer = EventConsumer(name="batches", engine=engine, tables=tables,
+                             uow_factory=lambda cid: UnitOfWork(engine, tables, [], causation_id=cid),
+                             handlers={TenantRegistered: on_tenant})
+    by_type = {e.event_type(): (e, h) for e, h in consumer.handlers.items()}
+    yield consumer, by_type, seen, commits
+    await engine.dispose()
+
+
+async def rows(consumer: EventConsumer, table: Table) -> list:
+    async with consumer.engine.connect() as conn:
+        return (await conn.execute(select(table).order_by(*table.primary_key.columns))).all()
+
+
+async def test_a_clean_batch_is_applied_in_one_transaction_and_callbacks_run_after_it(consumer):
+    consumer, by_type, seen, commits = consumer
+    await consumer.process_batch([record("ok", i) for i in range(5)], by_type)
+    applied = await rows(consumer, seen)
+    assert [r.tenant_id for r in applied] == [f"t{i}" for i in range(5)]
+    assert len({r.connection for r in applied}) == 1  # one connection, one transaction
+    assert commits == [f"t{i}" for i in range(5)]
+
+
+async def test_a_poison_record_is_parked_alone_and_the_others_are_applied(consumer):
+    consumer, by_type, seen, commits = consumer
+    batch = [record("ok", 0), record("poison", 1), Record(b"not json", 2), record("ok", 3)]
+    await consumer.process_batch(batch, by_type)
+    await consumer.process_batch(batch, by_type)  # the whole batch redelivered: nothing changes
+    assert [r.tenant_id for r in await rows(consumer, seen)] == ["t0", "t3"]
+    assert commits == ["t0", "t3"]
+    async with consumer.engine.connect() as conn:
+        parked = (await conn.execute(select(consumer.tables.dead_letters.c.kafka_offset)
+                                     .order_by(consumer.tables.dead_letters.c.kafka_offset))).scalars().all()
+        claimed = (await conn.execute(select(func.count()).select_from(consumer.tables.inbox))).scalar()
+    assert parked == [1, 2]
+    assert claimed == 2
+
+
+async def test_a_redelivered_batch_changes_nothing(consumer):
+    consumer, by_type, seen, commits = consumer
+    batch = [record("ok", i) for i in range(3)]
+    await consumer.process_batch(batch, by_type)
+    await consumer.process_batch(batch, by_type)
+    assert len(await rows(consumer, seen)) == 3
+    assert commits == ["t0", "t1", "t2"]
