@@ -166,7 +166,8 @@ def setup_telemetry(service: str, env: Mapping[str, str] | None = None) -> Telem
     if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         _telemetry = telemetry
         return telemetry
-    resource = Resource.create({"service.name": f"tanso-{service}", "service.namespace": "tanso",
+    resource = Resource.create({"service.name": env.get("OTEL_SERVICE_NAME") or f"tanso-{service}",
+                                "service.namespace": "tanso",
                                 "service.version": VERSION})
     provider = TracerProvider(resource=resource,
                               sampler=_RecordWhileExporting(_configured_sampler(), telemetry._fanout))
