@@ -7,7 +7,7 @@ import hashlib
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Text, cast, delete, event, select
+from sqlalchemy import Text, cast, delete, event, func, select
 from sqlalchemy.exc import IntegrityError
 from tanso_activities.adapters import bulk, tables
 from tanso_activities.adapters.projections import PROJECTIONS
@@ -288,3 +288,49 @@ async def test_a_chunk_that_fails_half_way_leaves_nothing_of_the_file(csv_engine
     async with csv_engine.connect() as conn:
         types = (await conn.execute(select(tables.messaging.events.c.type))).scalars().all()
     assert "ActivityRecorded" not in types
+
+
+async def test_bulk_writes_on_a_plain_aiosqlite_connection_too(tmp_path):
+    """The bulk writer finds the sqlite3 connection under aiosqlite (SQLAlchemy's default driver) as well."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'plain.sqlite3'}")
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(tables.metadata.create_all)
+        facts = [("site-1", "electricity", "2025-04", 2025, Decimal(i), "kWh", None) for i in range(7)]
+        async with UnitOfWork(engine, tables.messaging, PROJECTIONS) as uow:
+            assert (await uow.conn.get_raw_connection()).driver_connection.__class__.__module__ == "aiosqlite.core"
+            await bulk.write_recorded(uow.conn, uow.tables, facts, bulk.BulkContext("t1", "u", uow.now), chunk_rows=3)
+        ids = tuple(bulk.uuid4s(7) for _ in range(3))
+        ids[0][5] = ids[0][0]  # a repeated event id in the second chunk
+        with pytest.raises(IntegrityError):
+            async with UnitOfWork(engine, tables.messaging, PROJECTIONS) as uow:
+                await bulk.write_recorded(uow.conn, uow.tables, facts, bulk.BulkContext("t1", "u", uow.now),
+                                          chunk_rows=3, ids=ids)
+        async with engine.connect() as conn:
+            counts = [(await conn.execute(select(func.count()).select_from(t))).scalar_one()
+                      for t in (tables.activities, tables.messaging.outbox, tables.messaging.events)]
+        assert counts == [7, 7, 7]  # the first file's rows; nothing of the failed one
+    finally:
+        await engine.dispose()
+
+
+async def test_a_cancelled_import_waits_for_the_chunk_in_flight_then_rolls_back(csv_engine, count):
+    """A client that goes away cancels the request: nothing is kept, and the connection stays usable."""
+    import asyncio
+
+    facts = [("site-1", "electricity", "2025-04", 2025, Decimal(i), "kWh", f"n{i}") for i in range(3000)]
+
+    async def import_all():
+        async with UnitOfWork(csv_engine, tables.messaging, PROJECTIONS) as uow:
+            await bulk.write_recorded(uow.conn, uow.tables, facts, bulk.BulkContext("t1", "u", uow.now),
+                                      chunk_rows=500, written=lambda n: task.cancel())
+
+    task = asyncio.create_task(import_all())
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await count() == 0 and await outbox(csv_engine) == []
+    async with UnitOfWork(csv_engine, tables.messaging, PROJECTIONS) as uow:
+        await bulk.write_recorded(uow.conn, uow.tables, facts[:10], bulk.BulkContext("t1", "u", uow.now))
+    assert await count() == 10 and await count(tables.messaging.outbox) == 10

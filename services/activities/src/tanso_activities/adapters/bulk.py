@@ -19,7 +19,8 @@ How the rows reach the database (measured in services/activities/bench/csv_impor
 * PostgreSQL: ``COPY … FROM STDIN (FORMAT binary)`` through asyncpg's ``copy_records_to_table``
   on the SQLAlchemy connection's own driver connection, so it is part of the caller's transaction.
 * SQLite: ``executemany`` of one prepared ``INSERT`` per table on the SQLAlchemy connection's own
-  driver connection (same ``BEGIN IMMEDIATE`` transaction). The driver runs it on a thread, and
+  ``sqlite3`` connection (same ``BEGIN IMMEDIATE`` transaction), the chunk's three statements in
+  one call on a thread (aiosqlite's, or a worker thread for ``tanso_runtime.sqlite_inline``).
   SQLite releases the GIL while it writes, so the next chunk is built meanwhile.
 * Other dialects: SQLAlchemy Core ``insert(table)`` with a list of tuples turned into parameter sets.
 
@@ -71,6 +72,11 @@ ACTIVITY_COLUMNS = ("tenant_id", "activity_id", "revision", "status", "org_unit_
 OUTBOX_COLUMNS = ("id", "aggregatetype", "aggregateid", "type", "topic", "payload", "headers", "created_at")
 
 Rows = tuple[list[tuple], list[tuple], list[tuple]]
+#: JSON fragments per (site, item, month, fiscal year, unit), which repeat over a file's rows and
+#: files: (event data middle, event data end, payload middle, payload end). Each is derived from its
+#: key alone, so sharing them between tenants shares nothing; bounded, and cleared when full.
+_FRAGMENTS: dict[tuple, tuple[str, str, str, str]] = {}
+_FRAGMENTS_KEPT = 50_000
 Ids = tuple[list[str], list[str], list[str]]
 
 
@@ -117,45 +123,44 @@ def build_rows(facts: Sequence[Facts], ctx: BulkContext, dialect: Dialect, ids: 
     recorded_at = processed(events_t.c.recorded_at, ctx.now, dialect)
     created_at = processed(outbox_t.c.created_at, ctx.now, dialect)
     tenant, actor = ctx.tenant_id, ctx.actor
-    stored, wire = _Encoder(_STORED), _Encoder(_WIRE)
     # the envelope around each payload's id, subject and data (Envelope's field order)
     to_id = '{"specversion":"1.0","id":"'
     to_subject = f'","source":"/tanso/{EVENT.producer}","type":"{_EVENT_TYPE}","subject":"'
     to_data = (f'","time":{TypeAdapter(datetime).dump_json(ctx.now).decode()},'
                f'"datacontenttype":"application/json","dataschema":"{SCHEMA_BASE}/{EVENT.schema_file()}",'
-               f'"tenantid":{wire(tenant)},"data":')
-    tail = f',"recorded_by":{wire(actor)}}}}}'
+               f'"tenantid":{_WIRE(tenant)},"data":{{"activity_id":"')
+    tail = f',"recorded_by":{_WIRE(actor)}}}}}'
+    fragments = _FRAGMENTS
     events, activities, outbox = [], [], []
     add_event, add_activity, add_message = events.append, activities.append, outbox.append
     for (org, item, period, fy, amount, unit, note), aid, eid, mid in zip(
             facts, activity_ids, event_ids, message_ids, strict=True):
+        key = (org, item, period, fy, unit)
+        found = fragments.get(key)
+        if found is None:
+            if len(fragments) >= _FRAGMENTS_KEPT:
+                fragments.clear()
+            found = fragments[key] = (
+                f'", "org_unit_id": {_STORED(org)}, "item_code": {_STORED(item)}, "period": "{period}", '
+                f'"fiscal_year": {fy}, "amount": "',
+                f'", "unit": {_STORED(unit)}, "note": ',
+                f'","org_unit_id":{_WIRE(org)},"item_code":{_WIRE(item)},"period":"{period}","fiscal_year":{fy},'
+                f'"amount":"',
+                f'","unit":{_WIRE(unit)},"note":')
+        stored_mid, stored_end, wire_mid, wire_end = found
         text = format(amount, "f")
+        if note is None:
+            stored_note = wire_note = "null"
+        else:
+            stored_note, wire_note = _STORED(note), _WIRE(note)
         add_event((eid, "activity-" + aid, 1, _TYPE,
-                   f'{{"activity_id": "{aid}", "org_unit_id": {stored(org)}, "item_code": {stored(item)}, '
-                   f'"period": "{period}", "fiscal_year": {fy}, "amount": "{text}", "unit": {stored(unit)}, '
-                   f'"note": {stored.note(note)}}}', meta, tenant, recorded_at))
+                   f'{{"activity_id": "{aid}{stored_mid}{text}{stored_end}{stored_note}}}',
+                   meta, tenant, recorded_at))
         add_activity((tenant, aid, 1, "active", org, item, period, fy, text, unit, note, actor))
         add_message((mid, "activity", aid, _EVENT_TYPE, _TOPIC,
-                     f'{to_id}{mid}{to_subject}{aid}{to_data}{{"activity_id":"{aid}","org_unit_id":{wire(org)},'
-                     f'"item_code":{wire(item)},"period":"{period}","fiscal_year":{fy},"amount":"{text}",'
-                     f'"unit":{wire(unit)},"note":{wire.note(note)}{tail}', headers, created_at))
+                     f"{to_id}{mid}{to_subject}{aid}{to_data}{aid}{wire_mid}{text}{wire_end}{wire_note}{tail}",
+                     headers, created_at))
     return events, activities, outbox
-
-
-class _Encoder:
-    """JSON text of strings with a cache: sites, items and units repeat on every row."""
-
-    def __init__(self, encode: Callable[[str], str]) -> None:
-        self.encode, self.cache = encode, {}
-
-    def __call__(self, value: str) -> str:
-        found = self.cache.get(value)
-        if found is None:
-            found = self.cache[value] = self.encode(value)
-        return found
-
-    def note(self, value: str | None) -> str:
-        return "null" if value is None else self.encode(value)
 
 
 def _targets(messaging: MessagingTables) -> tuple[tuple[Table, tuple[str, ...]], ...]:
@@ -164,18 +169,27 @@ def _targets(messaging: MessagingTables) -> tuple[tuple[Table, tuple[str, ...]],
 
 
 async def _sqlite_writer(conn: AsyncConnection, messaging: MessagingTables):
-    # aiosqlite's Connection or tanso_runtime.sqlite_inline's: both run executemany off the loop thread
+    # the SQLAlchemy connection's own driver connection: aiosqlite's, or tanso_runtime.sqlite_inline's
     driver = (await conn.get_raw_connection()).driver_connection
     quote = conn.dialect.identifier_preparer.quote
     statements = [f"INSERT INTO {quote(t.name)} ({', '.join(map(quote, cols))}) VALUES ({', '.join('?' * len(cols))})"
                   for t, cols in _targets(messaging)]
+    connection = getattr(driver, "_conn", None)  # the sqlite3.Connection both wrap
 
-    async def execute(rows: Rows) -> None:
+    def write_all(rows: Rows) -> None:  # the chunk's three statements in one trip to the thread
+        for sql, part in zip(statements, rows, strict=True):
+            connection.executemany(sql, part)
+
+    async def one_by_one(rows: Rows) -> None:
         for sql, part in zip(statements, rows, strict=True):
             await driver.executemany(sql, part)
 
     def start(rows: Rows) -> Awaitable[None]:
-        return asyncio.ensure_future(execute(rows))
+        if not isinstance(connection, sqlite3.Connection):  # pragma: no cover - another wrapper
+            return asyncio.ensure_future(one_by_one(rows))
+        if hasattr(driver, "_execute"):  # aiosqlite: the connection belongs to aiosqlite's thread
+            return asyncio.ensure_future(driver._execute(write_all, rows))
+        return asyncio.ensure_future(asyncio.to_thread(write_all, rows))  # sqlite_inline: any thread
 
     return start, (sqlite3.IntegrityError, sqlite3.Error)
 
@@ -210,6 +224,21 @@ async def _core_writer(conn: AsyncConnection, messaging: MessagingTables):  # pr
 
 
 _WRITERS = {"sqlite": _sqlite_writer, "postgresql": _postgresql_writer}
+#: Rows built between two yields to the event loop, so a COPY in flight keeps streaming meanwhile.
+_BUILD_SLICE = 500
+
+
+async def _build(facts: Sequence[Facts], ctx: BulkContext, dialect: Dialect, ids: Ids | None) -> Rows:
+    n = len(facts)
+    ids = ids or (uuid4s(n), uuid4s(n), uuid4s(n))  # one run of adjacent ids per chunk
+    out: Rows = ([], [], [])
+    for begin in range(0, n, _BUILD_SLICE):
+        end = begin + _BUILD_SLICE
+        for rows, part in zip(out, build_rows(facts[begin:end], ctx, dialect, tuple(i[begin:end] for i in ids)),
+                              strict=True):
+            rows.extend(part)
+        await asyncio.sleep(0)
+    return out
 
 
 async def write_recorded(conn: AsyncConnection, messaging: MessagingTables, facts: Sequence[Facts],
@@ -230,15 +259,15 @@ async def write_recorded(conn: AsyncConnection, messaging: MessagingTables, fact
         for begin in range(0, len(facts), chunk_rows):
             chunk = facts[begin:begin + chunk_rows]
             chunk_ids = tuple(i[begin:begin + chunk_rows] for i in ids) if ids else None
-            rows = build_rows(chunk, ctx, conn.dialect, chunk_ids)  # meanwhile the previous chunk is written
+            rows = await _build(chunk, ctx, conn.dialect, chunk_ids)  # meanwhile the previous chunk is written
             if pending is not None:
-                await pending[0]
+                await asyncio.shield(pending[0])
                 if written:
                     written(pending[1])
             pending = (start(rows), len(chunk))
             await asyncio.sleep(0)  # let the writer send this chunk before the next one is built
         assert pending is not None
-        await pending[0]
+        await asyncio.shield(pending[0])
         if written:
             written(pending[1])
         pending = None
@@ -247,7 +276,10 @@ async def write_recorded(conn: AsyncConnection, messaging: MessagingTables, fact
     except driver_error as exc:
         raise DBAPIError("bulk insert of ActivityRecorded rows", None, exc) from exc
     finally:
-        if pending is not None:  # a failure left a chunk in flight: wait for it before the rollback
+        if pending is not None:
+            # a failure or a cancellation (client gone) left a chunk in flight: the driver's thread
+            # or COPY must finish with the connection before the caller rolls back on it (shielded
+            # above, so a cancellation did not stop the wait for the thread, only ours)
             await asyncio.gather(pending[0], return_exceptions=True)
     return len(facts)
 
