@@ -19,13 +19,15 @@ from decimal import Decimal
 from sqlalchemy import select
 from tanso_calculation.adapters import tables
 
-from .test_emission_lines import engine  # noqa: F401  (fixture)
+from . import test_emission_lines
 from .test_methods_golden import factor, line, publish, record, set_item
+
+engine = test_emission_lines.engine  # the fixture: a fresh calculation database
 
 
 def scope3_item(code: str, category: int, method: str, unit: str, factor_code: str) -> dict:
-    return dict(item_code=code, name_ja=code, name_en=code, unit=unit, scope=3, scope3_category=category,
-                method=method, factor_code=factor_code)
+    return {"item_code": code, "name_ja": code, "name_en": code, "unit": unit, "scope": 3,
+            "scope3_category": category, "method": method, "factor_code": factor_code}
 
 
 async def computed(engine, activity_id: str, category: int) -> Decimal:
@@ -64,7 +66,7 @@ async def test_category_10_processing_of_sold_intermediate_products_by_use(engin
     auto = await record(engine, "sold_steel_auto", "150000", "kg")
     appliance = await record(engine, "sold_steel_appliance", "100", "t")
 
-    assert await computed(engine, auto, 10) == Decimal("18")
+    assert await computed(engine, auto, 10) == Decimal(18)
     assert await computed(engine, appliance, 10) == Decimal("8.05")
     assert await category_total(engine, 10) == Decimal("26.05")
 
@@ -125,9 +127,9 @@ async def test_category_13_downstream_leased_assets_by_energy_or_floor_area(engi
     diesel = await record(engine, "leased_out_vehicles_diesel", "5000", "L")
     area = await record(engine, "leased_out_building_area", "1200", "m²・年")
 
-    assert await computed(engine, power, 13) == Decimal("104")
+    assert await computed(engine, power, 13) == Decimal(104)
     assert await computed(engine, diesel, 13) == Decimal("13.1")
-    assert await computed(engine, area, 13) == Decimal("144")
+    assert await computed(engine, area, 13) == Decimal(144)
     assert await category_total(engine, 13) == Decimal("261.1")
 
 
@@ -153,7 +155,7 @@ async def test_category_14_franchises_by_floor_area_or_the_franchisees_energy(en
     power = await record(engine, "franchise_power", "300000", "kWh")
     gas = await record(engine, "franchise_gas", "20", "千m3")
 
-    assert await computed(engine, area, 14) == Decimal("153")
+    assert await computed(engine, area, 14) == Decimal(153)
     assert await computed(engine, power, 14) == Decimal("124.8")
-    assert await computed(engine, gas, 14) == Decimal("41")
+    assert await computed(engine, gas, 14) == Decimal(41)
     assert await category_total(engine, 14) == Decimal("318.8")

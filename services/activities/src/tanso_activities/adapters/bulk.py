@@ -141,11 +141,11 @@ def build_rows(facts: Sequence[Facts], ctx: BulkContext, dialect: Dialect, ids: 
             if len(fragments) >= _FRAGMENTS_KEPT:
                 fragments.clear()
             found = fragments[key] = (
-                f'", "org_unit_id": {_STORED(org)}, "item_code": {_STORED(item)}, "period": "{period}", '
-                f'"fiscal_year": {fy}, "amount": "',
+                (f'", "org_unit_id": {_STORED(org)}, "item_code": {_STORED(item)}, "period": "{period}", '
+                 f'"fiscal_year": {fy}, "amount": "'),
                 f'", "unit": {_STORED(unit)}, "note": ',
-                f'","org_unit_id":{_WIRE(org)},"item_code":{_WIRE(item)},"period":"{period}","fiscal_year":{fy},'
-                f'"amount":"',
+                (f'","org_unit_id":{_WIRE(org)},"item_code":{_WIRE(item)},"period":"{period}",'
+                 f'"fiscal_year":{fy},"amount":"'),
                 f'","unit":{_WIRE(unit)},"note":')
         stored_mid, stored_end, wire_mid, wire_end = found
         text = format(amount, "f")

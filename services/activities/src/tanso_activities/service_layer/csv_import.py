@@ -26,13 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tanso_events.store import ConcurrencyError
 from tanso_events.tracing import current_traceparent
 from tanso_events.unit_of_work import UnitOfWork
+from tanso_runtime import metrics
 from tanso_runtime.auth import Principal
 from tanso_runtime.errors import ProblemError
-from tanso_runtime import metrics
 
 from ..adapters import tables
-from ..adapters.logic import items_by_year
 from ..adapters.bulk import BulkContext, write_recorded
+from ..adapters.logic import items_by_year
 from ..domain.csv_errors import cell_error
 from ..domain.csv_rows import RowValidator, UndecodableFile, decode, delimiter_of
 from ..domain.imports import CsvImport
