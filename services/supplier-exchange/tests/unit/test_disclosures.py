@@ -186,7 +186,9 @@ async def test_postgresql_refuses_a_direct_update_or_delete_of_granted_disclosur
     for statement in (f"UPDATE disclosures SET fiscal_year = 1999 WHERE disclosure_id = '{did}'",
                       f"UPDATE disclosures SET payload = '{json.dumps({'forged': True})}'",
                       f"DELETE FROM disclosures WHERE disclosure_id = '{did}'",
-                      "TRUNCATE disclosures"):
+                      "TRUNCATE disclosures",
+                      f"UPDATE event_store SET data = '{{}}' WHERE stream_id = 'disclosure-{did}'",
+                      f"DELETE FROM event_store WHERE stream_id = 'disclosure-{did}'"):
         with pytest.raises(Exception, match="granted disclosures are immutable"):
             async with engine.begin() as conn:
                 await conn.execute(text(statement))

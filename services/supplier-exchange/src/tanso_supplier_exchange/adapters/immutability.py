@@ -21,6 +21,10 @@ TRIGGERS = [
     "DROP TRIGGER IF EXISTS disclosures_no_truncate ON disclosures",
     ("CREATE TRIGGER disclosures_no_truncate BEFORE TRUNCATE ON disclosures "
      "FOR EACH STATEMENT EXECUTE FUNCTION tanso_disclosures_immutable()"),
+    # The disclosure's events are its source of truth (the table above is their projection).
+    "DROP TRIGGER IF EXISTS disclosure_events_no_update_delete ON event_store",
+    ("CREATE TRIGGER disclosure_events_no_update_delete BEFORE UPDATE OR DELETE ON event_store "
+     "FOR EACH ROW WHEN (OLD.stream_id LIKE 'disclosure-%') EXECUTE FUNCTION tanso_disclosures_immutable()"),
 ]
 
 
