@@ -39,6 +39,7 @@ KEY_FIELDS: dict[type[IntegrationEvent], str] = {
     catalog.TenantRegistered: "tenant_id",
     catalog.OrgUnitRegistered: "org_unit_id",
     catalog.UserRegistered: "user_id",
+    catalog.RevenueRecorded: "revenue_id",
     catalog.FactorPublished: "factor_code",
     catalog.ActivityRecorded: "activity_id",
     catalog.ActivityCorrected: "activity_id",

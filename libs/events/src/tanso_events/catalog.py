@@ -63,6 +63,23 @@ class UserRegistered(IntegrationEvent):
     roles: list[str]
 
 
+class RevenueRecorded(IntegrationEvent):
+    """F10: the revenue of a fiscal year, for the whole company (``org_unit_id`` null) or one division or
+    site. A correction is a new RevenueRecorded of the same ``revenue_id`` with a higher ``revision``
+    that replaces the earlier value."""
+
+    event_name = "RevenueRecorded"
+    producer = "identity"
+
+    revenue_id: str = Field(description="<tenant id>:<fiscal year>:<org unit id or 'company'>; the Kafka key")
+    revision: int = Field(ge=1, description="1 for the first value, +1 per correction; the highest one wins")
+    tenant_id: str
+    fiscal_year: int
+    org_unit_id: str | None = Field(description="The division or site; null for the whole company")
+    revenue_million_yen: DecimalStr = Field(description="Revenue in million yen (百万円), greater than 0")
+    recorded_by: str
+
+
 # --- factors --------------------------------------------------------------------------------
 
 
@@ -259,6 +276,7 @@ ALL_EVENTS: tuple[type[IntegrationEvent], ...] = (
     TenantRegistered,
     OrgUnitRegistered,
     UserRegistered,
+    RevenueRecorded,
     FactorPublished,
     ActivityRecorded,
     ActivityCorrected,

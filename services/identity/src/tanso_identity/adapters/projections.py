@@ -1,6 +1,6 @@
 """Read models of the identity service, folded from its own event store."""
 
-from sqlalchemy import insert, update
+from sqlalchemy import delete, insert, update
 from tanso_events.projections import Projection
 
 from . import tables
@@ -8,6 +8,7 @@ from . import tables
 tenant_list = Projection("tenants", [tables.tenants])
 org_unit_tree = Projection("org_units", [tables.org_units])
 user_list = Projection("users", [tables.users])
+revenue_list = Projection("revenues", [tables.revenues])
 
 
 @tenant_list.on("TenantCreated")
@@ -42,4 +43,16 @@ async def _deactivated(conn, e):
                        .values(status="deactivated", deactivated_at=e.recorded_at))
 
 
-PROJECTIONS = [tenant_list, org_unit_tree, user_list]
+@revenue_list.on("RevenueRecorded")
+async def _revenue(conn, e):
+    """The value in force: a correction (a later event of the stream) replaces the row."""
+    t, d = tables.revenues, e.data
+    revenue_id = e.stream_id.removeprefix("revenue-")
+    await conn.execute(delete(t).where(t.c.revenue_id == revenue_id))
+    await conn.execute(insert(t).values(
+        revenue_id=revenue_id, tenant_id=e.tenant_id, fiscal_year=d["fiscal_year"], org_unit_id=d.get("org_unit_id"),
+        revenue_million_yen=d["revenue_million_yen"], revision=e.version, recorded_by=d["recorded_by"],
+        recorded_at=e.recorded_at))
+
+
+PROJECTIONS = [tenant_list, org_unit_tree, user_list, revenue_list]

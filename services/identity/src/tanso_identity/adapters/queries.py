@@ -25,6 +25,22 @@ async def get_org_unit(conn: AsyncConnection, tenant_id: str, org_unit_id: str) 
     return dict(row._mapping) if row else None
 
 
+async def list_revenues(conn: AsyncConnection, tenant_id: str, fiscal_year: int | None = None) -> list[dict]:
+    """The revenues in force, the company's first (``org_unit_id`` None), then per org unit."""
+    t = tables.revenues
+    query = select(t).where(t.c.tenant_id == tenant_id)
+    if fiscal_year is not None:
+        query = query.where(t.c.fiscal_year == fiscal_year)
+    rows = await conn.execute(query.order_by(t.c.fiscal_year, t.c.org_unit_id.is_not(None), t.c.org_unit_id))
+    return [dict(r._mapping) for r in rows]
+
+
+async def get_revenue(conn: AsyncConnection, tenant_id: str, revenue_id: str) -> dict | None:
+    t = tables.revenues
+    row = (await conn.execute(select(t).where(t.c.tenant_id == tenant_id, t.c.revenue_id == revenue_id))).first()
+    return dict(row._mapping) if row else None
+
+
 async def list_users(conn: AsyncConnection, tenant_id: str) -> list[dict]:
     t = tables.users
     rows = await conn.execute(select(t).where(t.c.tenant_id == tenant_id).order_by(t.c.created_at, t.c.email))

@@ -43,6 +43,19 @@ users = Table(
     Column("deactivated_at", DateTime(timezone=True)),
 )
 
+#: F10: the revenue in force per fiscal year, for the company (``org_unit_id`` NULL) or a division/site.
+revenues = Table(
+    "revenues", metadata,
+    Column("revenue_id", String(200), primary_key=True),  # <tenant>:<fiscal year>:<org unit id or company>
+    Column("tenant_id", String(64), nullable=False, index=True),
+    Column("fiscal_year", Integer, nullable=False),
+    Column("org_unit_id", String(64)),
+    Column("revenue_million_yen", DecimalText, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("recorded_by", String(64), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
 #: Not a projection: written by the command handlers in the same transaction, never in events.
 credentials = Table(
     "credentials", metadata,

@@ -41,6 +41,16 @@ class RegisterUser(_Command):
     password: Password
 
 
+class RecordRevenue(_Command):
+    """F10: the revenue of a fiscal year; the same fiscal year and org unit again is a correction."""
+
+    revenue_million_yen: str | int = Field(
+        description="Revenue in million yen (百万円) as a decimal string, greater than 0, e.g. \"1250.5\"")
+    org_unit_id: str | None = Field(
+        default=None, max_length=64,
+        description="A division or site; leave out (or give the company's own unit) for the whole company")
+
+
 class SignIn(_Command):
     email: str = Field(max_length=254)
     password: str = Field(max_length=256)

@@ -39,8 +39,18 @@ class UserDeactivated(DomainEvent):
     user_id: str
 
 
+class RevenueRecorded(DomainEvent):
+    """F10: the revenue of a fiscal year, for the company (``org_unit_id`` None) or a division or site.
+    The stream holds one value per revision; the last one is in force."""
+
+    fiscal_year: int
+    org_unit_id: str | None = None
+    revenue_million_yen: DecimalStr
+    recorded_by: str
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
-    e.type_name(): e for e in (TenantCreated, OrgUnitCreated, UserCreated, UserDeactivated)
+    e.type_name(): e for e in (TenantCreated, OrgUnitCreated, UserCreated, UserDeactivated, RevenueRecorded)
 }
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from tanso_events.unit_of_work import DomainEvent
 from tanso_runtime.auth import ROLES
 
-from .events import OrgUnitCreated, TenantCreated, UserCreated, UserDeactivated
+from .events import OrgUnitCreated, RevenueRecorded, TenantCreated, UserCreated, UserDeactivated
 
 KINDS = ("company", "division", "site", "line")
 #: company → division → site → line; a site may hang directly under the company (no divisions).
@@ -109,7 +109,72 @@ class User:
         return [] if self.status == "deactivated" else [UserDeactivated(user_id=self.user_id)]
 
 
-def replay(events: Iterable[DomainEvent]) -> Tenant | OrgUnit | User | None:
+#: Revenue is recorded for the whole company or for a division or site (F10).
+REVENUE_KINDS = ("division", "site")
+FISCAL_YEARS = (1990, 2100)
+#: 百万円 with at most 6 decimals (= 1 yen); no sign, exponent, comma or unit.
+_REVENUE = re.compile(r"\d{1,15}(\.\d{1,6})?")
+
+
+def revenue_id(tenant_id: str, fiscal_year: int, org_unit_id: str | None) -> str:
+    """The revenue aggregate's id (and Kafka key): one per tenant, fiscal year and org unit or company."""
+    return f"{tenant_id}:{fiscal_year}:{org_unit_id or 'company'}"
+
+
+def parse_revenue(value: str | int) -> Decimal:
+    """Revenue in 百万円 from a plain decimal string (or an integer), greater than 0."""
+    text = str(value).strip()
+    if not _REVENUE.fullmatch(text):
+        raise DomainRuleViolated(
+            f"revenue_million_yen {text!r} is not a plain decimal number of million yen; write digits with an "
+            "optional point and at most 6 decimals, e.g. \"1250.5\" for ¥1,250,500,000 (no sign, comma, "
+            "exponent or unit).",
+            f"revenue_million_yen {text!r} は百万円の数値として読めません。1250.5（12億5,050万円）のように数字と"
+            "小数点（小数6桁まで）だけで入力してください（符号・カンマ・指数表記・単位は使えません）。",
+            "invalid_revenue")
+    amount = Decimal(text)
+    if amount <= 0:
+        raise DomainRuleViolated(
+            "revenue_million_yen must be greater than 0: it is the denominator of the intensity.",
+            "revenue_million_yen には 0 より大きい値を入力してください（原単位の分母になります）。",
+            "invalid_revenue")
+    return amount
+
+
+@dataclass(frozen=True)
+class Revenue:
+    """F10: the revenue of one fiscal year for the company or one division or site; ``revision`` counts
+    the values recorded (a correction replaces the earlier value)."""
+
+    fiscal_year: int
+    org_unit_id: str | None
+    revenue_million_yen: Decimal
+    revision: int
+
+    @staticmethod
+    def record(current: Revenue | None, fiscal_year: int, org_unit: OrgUnit | None, amount: Decimal,
+               recorded_by: str) -> list[RevenueRecorded]:
+        """The event recording ``amount``; none when it equals the value in force (a repeat)."""
+        low, high = FISCAL_YEARS
+        if not low <= fiscal_year <= high:
+            raise DomainRuleViolated(
+                f"{fiscal_year} is not a fiscal year; use the year the fiscal year starts in, {low}–{high}, "
+                "e.g. 2025.",
+                f"{fiscal_year} は年度として使えません。年度の開始年（{low}〜{high}）を 2025 のように指定してください。",
+                "bad_fiscal_year")
+        if org_unit is not None and org_unit.kind not in REVENUE_KINDS:
+            raise DomainRuleViolated(
+                f"Revenue is recorded for the whole company, a division or a site, not for a {org_unit.kind}; "
+                "record it for the site the line belongs to.",
+                f"売上高は会社全体・事業部（division）・拠点（site）に対して登録します。{org_unit.kind} には"
+                "登録できません。ラインが属する拠点に登録してください。", "revenue_unit_kind")
+        if current is not None and current.revenue_million_yen == amount:
+            return []
+        return [RevenueRecorded(fiscal_year=fiscal_year, org_unit_id=org_unit.org_unit_id if org_unit else None,
+                                revenue_million_yen=amount, recorded_by=recorded_by)]
+
+
+def replay(events: Iterable[DomainEvent]) -> Tenant | OrgUnit | User | Revenue | None:
     """Rebuild the aggregate of one stream from its domain events."""
     state = None
     for e in events:
@@ -122,4 +187,7 @@ def replay(events: Iterable[DomainEvent]) -> Tenant | OrgUnit | User | None:
                 state = User(e.user_id, e.email, tuple(e.roles))
             case UserDeactivated() if isinstance(state, User):
                 state = replace(state, status="deactivated")
+            case RevenueRecorded():
+                revision = state.revision + 1 if isinstance(state, Revenue) else 1
+                state = Revenue(e.fiscal_year, e.org_unit_id, e.revenue_million_yen, revision)
     return state

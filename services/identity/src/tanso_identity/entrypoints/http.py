@@ -19,7 +19,7 @@ from tanso_runtime.errors import ProblemError, not_found
 
 from ..adapters import queries
 from ..adapters.signing import TokenIssuer
-from ..domain.commands import RegisterOrgUnit, RegisterTenant, RegisterUser, SignIn
+from ..domain.commands import RecordRevenue, RegisterOrgUnit, RegisterTenant, RegisterUser, SignIn
 from ..service_layer import handlers
 from ..settings import Settings
 
@@ -71,6 +71,20 @@ class UserView(BaseModel):
     status: str
     created_at: UtcTime
     deactivated_at: UtcTime | None = None
+
+
+class RevenueView(BaseModel):
+    revenue_id: str
+    fiscal_year: int
+    org_unit_id: str | None
+    revenue_million_yen: Decimal
+    revision: int
+    recorded_by: str
+    recorded_at: UtcTime
+
+
+class RevenueRecordResult(RevenueView):
+    changed: bool
 
 
 def _runtime(request: Request) -> ServiceRuntime:
@@ -178,5 +192,19 @@ def build_router(settings: Settings, issuer: TokenIssuer) -> APIRouter:
         async with _uow(runtime) as uow:
             await handlers.deactivate_user(user_id, principal, uow)
         return await _read(runtime, queries.get_user, principal.tenant_id, user_id)
+
+    @router.put("/revenues/{fiscal_year}", response_model=RevenueRecordResult,
+                summary="Record or correct the revenue (百万円) of a fiscal year, for the company or a division "
+                        "or site (admin; F10 intensity)")
+    async def record_revenue(fiscal_year: int, cmd: RecordRevenue, principal: Admin, runtime: Runtime) -> dict:
+        async with _uow(runtime) as uow:
+            result = await handlers.record_revenue(fiscal_year, cmd, principal, uow)
+        row = await _read(runtime, queries.get_revenue, principal.tenant_id, result.revenue_id)
+        return {**row, "changed": result.changed}
+
+    @router.get("/revenues", response_model=list[RevenueView],
+                summary="Revenues in force: the company's (org_unit_id null) and per division or site")
+    async def revenues(principal: CurrentPrincipal, runtime: Runtime, fiscal_year: int | None = None) -> list[dict]:
+        return await _read(runtime, queries.list_revenues, principal.tenant_id, fiscal_year)
 
     return router

@@ -16,9 +16,10 @@ from tanso_runtime.errors import ProblemError, not_found
 
 from ..adapters import queries, tables
 from ..adapters.passwords import hash_password, needs_rehash, verify_password
-from ..domain.commands import RegisterOrgUnit, RegisterTenant, RegisterUser, SignIn
+from ..domain.commands import RecordRevenue, RegisterOrgUnit, RegisterTenant, RegisterUser, SignIn
 from ..domain.events import OrgUnitCreated, UserCreated, parse
-from ..domain.model import DomainRuleViolated, OrgUnit, Tenant, User, replay
+from ..domain.model import (DomainRuleViolated, OrgUnit, Revenue, Tenant, User, parse_revenue, replay,
+                            revenue_id)
 
 EVENT_HANDLERS: dict = {}
 
@@ -128,6 +129,46 @@ async def deactivate_user(user_id: str, principal: Principal, uow: UnitOfWork) -
         raise ProblemError(409, exc.code, str(exc), exc.message_ja) from exc
     if events:
         await uow.append(f"user-{user_id}", version, principal.tenant_id, events, actor=principal.subject)
+
+
+@dataclass(frozen=True)
+class RevenueResult:
+    revenue_id: str
+    changed: bool
+
+
+async def record_revenue(fiscal_year: int, cmd: RecordRevenue, principal: Principal,
+                         uow: UnitOfWork) -> RevenueResult:
+    """F10: record (or correct) the revenue of a fiscal year for the company or a division or site, and
+    publish ``RevenueRecorded``. The value already in force again changes nothing and publishes nothing."""
+    unit = None
+    if cmd.org_unit_id:
+        unit, _ = await _load(uow, f"orgunit-{cmd.org_unit_id}", principal.tenant_id)
+        if not isinstance(unit, OrgUnit):
+            raise ProblemError(
+                404, "not_found", f"Org unit {cmd.org_unit_id!r} does not exist in your tenant; take an id from "
+                "GET /api/identity/org-units, or leave org_unit_id out for the whole company.",
+                f"組織 {cmd.org_unit_id!r} はこのテナントに存在しません。GET /api/identity/org-units の ID を"
+                "指定するか、会社全体なら org_unit_id を省略してください。")
+        if unit.kind == "company":  # the company's own unit is the whole company
+            unit = None
+    try:
+        amount = parse_revenue(cmd.revenue_million_yen)
+        rid = revenue_id(principal.tenant_id, fiscal_year, unit.org_unit_id if unit else None)
+        current, version = await _load(uow, f"revenue-{rid}", principal.tenant_id)
+        events = Revenue.record(current if isinstance(current, Revenue) else None, fiscal_year, unit, amount,
+                                principal.subject)
+    except DomainRuleViolated as exc:
+        raise _rule(exc) from exc
+    if not events:
+        return RevenueResult(rid, False)
+    await uow.append(f"revenue-{rid}", version, principal.tenant_id, events, actor=principal.subject)
+    event = events[0]
+    await uow.publish(catalog.RevenueRecorded(
+        revenue_id=rid, revision=version + 1, tenant_id=principal.tenant_id, fiscal_year=event.fiscal_year,
+        org_unit_id=event.org_unit_id, revenue_million_yen=event.revenue_million_yen,
+        recorded_by=event.recorded_by), subject=rid, tenant_id=principal.tenant_id, aggregate_type="revenue")
+    return RevenueResult(rid, True)
 
 
 def _bad_credentials() -> ProblemError:
