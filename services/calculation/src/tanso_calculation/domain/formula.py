@@ -27,15 +27,42 @@ def fmt(value: Decimal) -> str:
     return text
 
 
-def calculate(amount: Decimal, unit: str, factor_value: Decimal, factor_unit: str) -> Calculation:
-    """Apply one factor to one amount. Raises ``UnitMismatchError`` when the units do not fit."""
+@dataclass(frozen=True)
+class FactorTerms:
+    """What a (quantity unit, factor unit) pair contributes to a calculation, whatever the amount."""
+
+    emission_unit: str
+    factor_activity_unit: str
+    conversion: Decimal
+    to_tonnes: Decimal
+
+
+def factor_terms(unit: str, factor_unit: str) -> FactorTerms:
+    """Unit terms of applying a factor in ``factor_unit`` to an amount in ``unit``.
+
+    Raises ``UnitMismatchError`` / ``UnknownUnitError`` when the units do not fit. Depends on the
+    two unit strings only, so a caller applying one factor to many amounts may keep the result.
+    """
     emission_unit, factor_activity_unit = parse_factor_unit(factor_unit)
     conversion = conversion_factor(unit, factor_activity_unit)
     to_tonnes = emission_to_tonnes(emission_unit)
+    return FactorTerms(emission_unit, factor_activity_unit, conversion, to_tonnes)
+
+
+def apply_factor(amount: Decimal, unit: str, factor_value: Decimal, factor_unit: str,
+                 terms: FactorTerms) -> Calculation:
+    """Apply one factor to one amount with the unit terms of :func:`factor_terms`."""
+    conversion, to_tonnes = terms.conversion, terms.to_tonnes
     co2e_t = amount * conversion * factor_value * to_tonnes
-    formula = (f"{fmt(amount)} {unit} × {fmt(conversion)} ({unit}→{factor_activity_unit}) × "
-               f"{fmt(factor_value)} {factor_unit} × {fmt(to_tonnes)} ({emission_unit}→t) = {fmt(co2e_t)} t-CO2e")
-    return Calculation(co2e_t, conversion, to_tonnes, factor_activity_unit, formula)
+    formula = (f"{fmt(amount)} {unit} × {fmt(conversion)} ({unit}→{terms.factor_activity_unit}) × "
+               f"{fmt(factor_value)} {factor_unit} × {fmt(to_tonnes)} ({terms.emission_unit}→t) = "
+               f"{fmt(co2e_t)} t-CO2e")
+    return Calculation(co2e_t, conversion, to_tonnes, terms.factor_activity_unit, formula)
+
+
+def calculate(amount: Decimal, unit: str, factor_value: Decimal, factor_unit: str) -> Calculation:
+    """Apply one factor to one amount. Raises ``UnitMismatchError`` when the units do not fit."""
+    return apply_factor(amount, unit, factor_value, factor_unit, factor_terms(unit, factor_unit))
 
 
 def chain_hash(prev_hash: str, record: dict) -> str:

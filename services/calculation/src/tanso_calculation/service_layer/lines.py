@@ -21,7 +21,7 @@ from tanso_ghg.units import UnitMismatchError, UnknownUnitError, emission_to_ton
 
 from ..adapters import tables
 from ..domain.events import LineComputed
-from ..domain.formula import GENESIS_HASH, calculate, chain_hash, fmt
+from ..domain.formula import GENESIS_HASH, FactorTerms, apply_factor, chain_hash, factor_terms, fmt
 from ..domain.logic import DEFAULT_LOGIC, LogicItem
 from ..domain.methods import METHODS
 
@@ -104,7 +104,6 @@ async def recompute_activity(uow: UnitOfWork, tenant_id: str, activity_id: str, 
 
 async def _compute(uow: UnitOfWork, tenant_id: str, a, item: LogicItem | None, logic_version: int, plan: LinePlan,
                    prev, reason: str, cause_event_id: str) -> None:
-    method = METHODS[plan.method]
     factor = None
     if a["status"] != "voided" and item is not None and plan.factor_code:
         factor = await resolve_factor(uow, tenant_id, plan.factor_code, a["fiscal_year"])
@@ -129,11 +128,7 @@ async def _compute(uow: UnitOfWork, tenant_id: str, a, item: LogicItem | None, l
                                                               "multiplier": fmt(to_tonnes)},
                               formula=_formula(item, plan, a, multiplier, f"{fmt(co2e)} t-CO2e"))
             else:
-                calc = calculate(a["amount"] * multiplier, quantity_unit, factor["value"], factor["value_unit"])
-                record.update(result_t=fmt(calc.co2e_t), formula=_formula(item, plan, a, multiplier, calc.formula),
-                              conversion={"from_unit": quantity_unit, "to_unit": calc.factor_activity_unit,
-                                          "multiplier": fmt(calc.conversion),
-                                          "emission_unit_to_t": fmt(calc.to_tonnes)})
+                record.update(factor_result(item, plan, a, factor))
         except (UnitMismatchError, UnknownUnitError) as exc:
             status, record["message"] = "error", str(exc)
 
@@ -149,10 +144,26 @@ async def _compute(uow: UnitOfWork, tenant_id: str, a, item: LogicItem | None, l
                tables.audit_records.c.seq == select(func.max(tables.audit_records.c.seq)).where(
                    tables.audit_records.c.tenant_id == tenant_id).scalar_subquery()))).first()
     seq, prev_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)
-    record.update({
-        "audit_record_id": str(uuid.uuid4()),
+    record.update(record_fields(tenant_id, a, item, logic_version, plan, factor, status, prev, reason,
+                                cause_event_id, computed_at=uow.now.isoformat(), audit_record_id=str(uuid.uuid4()),
+                                seq=seq + 1, prev_hash=prev_hash))
+    record["hash"] = chain_hash(prev_hash, record)
+    await uow.append(f"audit-{tenant_id}", seq, tenant_id, [LineComputed(record=record)])
+    metrics.count_recalculation(_reason_label(reason), uow=uow)
+    if status in ("calculated", "voided") or (prev is not None and prev["status"] == "calculated"):
+        await uow.publish(emission_event(a, item, plan, record, status, reason, factor_version_id),
+                          subject=plan.line_id, tenant_id=tenant_id, aggregate_type="emission_line")
+
+
+def record_fields(tenant_id: str, a, item: LogicItem | None, logic_version: int, plan: LinePlan, factor, status: str,
+                  prev, reason: str, cause_event_id: str, *, computed_at: str, audit_record_id: str, seq: int,
+                  prev_hash: str) -> dict:
+    """The fields an audit record has after its result fields (result_t, message, formula, conversion)."""
+    method = METHODS[plan.method]
+    return {
+        "audit_record_id": audit_record_id,
         "tenant_id": tenant_id,
-        "seq": seq + 1,
+        "seq": seq,
         "line_id": plan.line_id,
         "line_kind": plan.kind,
         "line_revision": (prev["line_revision"] + 1) if prev else 1,
@@ -162,7 +173,7 @@ async def _compute(uow: UnitOfWork, tenant_id: str, a, item: LogicItem | None, l
         "scope2_method": plan.scope2_method,
         "reason": reason,
         "cause_event_id": cause_event_id,
-        "computed_at": uow.now.isoformat(),
+        "computed_at": computed_at,
         "activity": {"activity_id": a["activity_id"], "revision": a["revision"], "event_id": a["source_event_id"],
                      "org_unit_id": a["org_unit_id"], "item_code": a["item_code"], "period": a["period"],
                      "fiscal_year": a["fiscal_year"], "amount": fmt(a["amount"]), "unit": a["unit"]},
@@ -178,20 +189,38 @@ async def _compute(uow: UnitOfWork, tenant_id: str, a, item: LogicItem | None, l
             "source_title_en": factor["source_title_en"], "edition": factor["edition"], "status": factor["status"]},
         "supersedes_audit_record_id": prev["audit_record_id"] if prev else None,
         "prev_hash": prev_hash,
-    })
-    record["hash"] = chain_hash(prev_hash, record)
-    await uow.append(f"audit-{tenant_id}", seq, tenant_id, [LineComputed(record=record)])
-    metrics.count_recalculation(_reason_label(reason), uow=uow)
-    if status in ("calculated", "voided") or (prev is not None and prev["status"] == "calculated"):
-        await uow.publish(catalog.EmissionCalculated(
-            line_id=plan.line_id, line_revision=record["line_revision"], activity_id=a["activity_id"],
-            org_unit_id=a["org_unit_id"], fiscal_year=a["fiscal_year"], period=a["period"],
-            item_code=a["item_code"], scope=plan.scope, scope3_category=plan.scope3_category,
-            scope2_method=plan.scope2_method, energy_type=item.energy_type if item else None,
-            co2e_t=record["result_t"], status="calculated" if status == "calculated" else "voided",
-            reason=reason, audit_record_id=record["audit_record_id"],
-            supersedes_audit_record_id=record["supersedes_audit_record_id"], factor_version_id=factor_version_id,
-        ), subject=plan.line_id, tenant_id=tenant_id, aggregate_type="emission_line")
+    }
+
+
+def emission_event(a, item: LogicItem | None, plan: LinePlan, record: dict, status: str, reason: str,
+                   factor_version_id: str | None) -> catalog.EmissionCalculated:
+    """The integration event announcing the line's figure of ``record``."""
+    return catalog.EmissionCalculated(
+        line_id=plan.line_id, line_revision=record["line_revision"], activity_id=a["activity_id"],
+        org_unit_id=a["org_unit_id"], fiscal_year=a["fiscal_year"], period=a["period"],
+        item_code=a["item_code"], scope=plan.scope, scope3_category=plan.scope3_category,
+        scope2_method=plan.scope2_method, energy_type=item.energy_type if item else None,
+        co2e_t=record["result_t"], status="calculated" if status == "calculated" else "voided",
+        reason=reason, audit_record_id=record["audit_record_id"],
+        supersedes_audit_record_id=record["supersedes_audit_record_id"], factor_version_id=factor_version_id)
+
+
+def factor_result(item: LogicItem, plan: LinePlan, a, factor, terms: FactorTerms | None = None) -> dict:
+    """result_t, formula and conversion of a line computed with ``factor``; ``terms`` may be kept by a caller
+    applying one factor to many amounts (:func:`factor_terms` of the same units). Raises on units that do not fit."""
+    multiplier = item.multiplier() if plan.kind != "upstream" else Decimal(1)
+    quantity_unit = (item.quantity_unit or a["unit"]) if plan.kind != "upstream" else a["unit"]
+    if terms is None:
+        terms = factor_terms(quantity_unit, factor["value_unit"])
+    calc = apply_factor(a["amount"] * multiplier, quantity_unit, factor["value"], factor["value_unit"], terms)
+    return {"result_t": fmt(calc.co2e_t), "formula": _formula(item, plan, a, multiplier, calc.formula),
+            "conversion": {"from_unit": quantity_unit, "to_unit": calc.factor_activity_unit,
+                           "multiplier": fmt(calc.conversion), "emission_unit_to_t": fmt(calc.to_tonnes)}}
+
+
+def quantity_unit_of(item: LogicItem, plan: LinePlan, a_unit: str) -> str:
+    """The unit of amount × parameters that the factor is applied to (see :func:`factor_result`)."""
+    return (item.quantity_unit or a_unit) if plan.kind != "upstream" else a_unit
 
 
 def _reason_label(reason: str) -> str:
