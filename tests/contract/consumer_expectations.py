@@ -157,6 +157,17 @@ EXPECTATIONS: tuple[Expectation, ...] = (
         "tenant_id": string("t-1"),
         "company_name": string("部品工業株式会社"),
     }),
+    # reporting: on_revenue_recorded (F10: the revenue denominator; the highest revision of a revenue_id wins,
+    # and the tenant in the data must be the envelope's)
+    Expectation("reporting", "tanso.identity.RevenueRecorded.v1", {
+        "revenue_id": string("t-1:2025:company"),
+        "revision": integer(1),
+        "tenant_id": string("t-1"),
+        "fiscal_year": integer(2025),
+        "org_unit_id": nullable(string(), None),
+        "revenue_million_yen": decimal("1250.5"),
+        "recorded_by": string("u-1"),
+    }),
     # reporting: on_org_unit_registered (reports show org-unit names)
     Expectation("reporting", "tanso.identity.OrgUnitRegistered.v1", {
         "org_unit_id": string("ou-1"),

@@ -60,7 +60,7 @@ async def test_company_and_site_revenue_are_recorded_and_published(uow, engine, 
     async with engine.connect() as conn:
         rows = await queries.list_revenues(conn, tenant.tenant_id, 2025)
     assert [(r["org_unit_id"], r["revenue_million_yen"], r["revision"], r["recorded_by"]) for r in rows] == [
-        (None, Decimal("1250.5"), 1, tenant.user_id), (site, Decimal("400"), 1, tenant.user_id)]
+        (None, Decimal("1250.5"), 1, tenant.user_id), (site, Decimal(400), 1, tenant.user_id)]
 
     events = await revenue_events(engine)
     assert [e["data"] for e in events] == [

@@ -18,8 +18,16 @@ from ..adapters import queries, tables
 from ..adapters.passwords import hash_password, needs_rehash, verify_password
 from ..domain.commands import RecordRevenue, RegisterOrgUnit, RegisterTenant, RegisterUser, SignIn
 from ..domain.events import OrgUnitCreated, UserCreated, parse
-from ..domain.model import (DomainRuleViolated, OrgUnit, Revenue, Tenant, User, parse_revenue, replay,
-                            revenue_id)
+from ..domain.model import (
+    DomainRuleViolated,
+    OrgUnit,
+    Revenue,
+    Tenant,
+    User,
+    parse_revenue,
+    replay,
+    revenue_id,
+)
 
 EVENT_HANDLERS: dict = {}
 

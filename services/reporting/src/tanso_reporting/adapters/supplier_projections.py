@@ -1,6 +1,7 @@
 """Read models of F10 (intensity denominators) and F19 (supplier analysis), folded from reporting's events.
 
-Every row belongs to one tenant: the denominators to the tenant that entered them, a disclosure to the
+Every row belongs to one tenant: the denominators to the tenant that entered them, revenues to the tenant
+identity recorded them for, a disclosure to the
 buyer it was granted to (never to the supplier or anyone else, F23).
 """
 
@@ -11,7 +12,7 @@ from tanso_events.projections import Projection
 
 from . import tables
 
-intensity = Projection("intensity", [tables.intensity_denominators])
+intensity = Projection("intensity", [tables.intensity_denominators, tables.revenues])
 suppliers = Projection("suppliers", [tables.supplier_disclosures, tables.tenant_names])
 
 _DENOMINATORS = ("revenue_million_yen", "employees", "floor_area_m2", "production_volume", "production_unit")
@@ -24,6 +25,15 @@ async def _denominators(conn, e):
     await conn.execute(insert(t).values(tenant_id=e.tenant_id, fiscal_year=d["fiscal_year"], version=e.version,
                                         set_by=d["set_by"], set_at=d["set_at"],
                                         **{k: d.get(k) for k in _DENOMINATORS}))
+
+
+@intensity.on("RevenueKnown")
+async def _revenue(conn, e):
+    d, t = e.data, tables.revenues
+    await conn.execute(delete(t).where(t.c.tenant_id == e.tenant_id, t.c.revenue_id == d["revenue_id"]))
+    await conn.execute(insert(t).values(tenant_id=e.tenant_id, **{k: d.get(k) for k in (
+        "revenue_id", "fiscal_year", "org_unit_id", "revenue_million_yen", "revision", "recorded_by",
+        "source_event_id")}))
 
 
 @suppliers.on("SupplierDisclosureReceived")

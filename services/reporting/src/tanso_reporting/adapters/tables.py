@@ -69,6 +69,20 @@ intensity_denominators = Table(
     Column("set_at", String(40), nullable=False),
 )
 
+#: The revenue in force per fiscal year from identity (``RevenueRecorded``): the company's (``org_unit_id``
+#: NULL) and per division or site; ``revision`` is the highest one received.
+revenues = Table(
+    "revenues", metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("revenue_id", String(200), primary_key=True),
+    Column("fiscal_year", Integer, nullable=False, index=True),
+    Column("org_unit_id", String(64)),
+    Column("revenue_million_yen", DecimalText, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("recorded_by", String(64), nullable=False),
+    Column("source_event_id", String(64), nullable=False),
+)
+
 #: Disclosures granted to a buyer (``tenant_id`` = the buyer, the only tenant that may read them).
 supplier_disclosures = Table(
     "supplier_disclosures", metadata,
@@ -90,4 +104,4 @@ tenant_names = Table(
     Column("company_name", String(300), nullable=False),
 )
 
-READ_MODELS = [*READ_MODELS, intensity_denominators, supplier_disclosures, tenant_names]
+READ_MODELS = [*READ_MODELS, intensity_denominators, revenues, supplier_disclosures, tenant_names]

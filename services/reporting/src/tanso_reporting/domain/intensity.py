@@ -1,8 +1,9 @@
 """F10 organisation-based intensity and F19 supplier figures: pure rules, Decimal only.
 
-Intensity = emissions of a boundary (scopes, Scope 3 categories, Scope 2 basis) ÷ a denominator of the
-same fiscal year: revenue (百万円), employees (人), floor area (m²) or production volume (the tenant's
-own unit). Division runs in a Decimal context of 28 significant digits; nothing is a float.
+Intensity = emissions of a boundary (scopes, Scope 3 categories, Scope 2 basis, org units) ÷ a denominator
+of the same fiscal year: revenue (百万円, recorded in identity and carried by ``RevenueRecorded``),
+employees (人), floor area (m²) or production volume (the tenant's own unit, these three entered in
+reporting). Division runs in a Decimal context of 28 significant digits; nothing is a float.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
+from tanso_events.envelope import DecimalStr
+from tanso_events.unit_of_work import DomainEvent
 from tanso_ghg.units import UnitError, emission_to_tonnes
 
 _DECIMAL = re.compile(r"\d{1,15}(\.\d{1,12})?")
@@ -34,6 +37,23 @@ DENOMINATORS = (
 )
 
 
+#: The denominators entered through reporting's own API; revenue comes from identity.
+ENTERED = tuple(d for d in DENOMINATORS if d.key != "revenue_million_yen")
+
+
+class RevenueKnown(DomainEvent):
+    """identity recorded (or corrected) the revenue of a fiscal year, for the company (``org_unit_id``
+    None) or a division or site; ``revision`` orders the values of one ``revenue_id``."""
+
+    revenue_id: str
+    revision: int
+    source_event_id: str
+    fiscal_year: int
+    org_unit_id: str | None = None
+    revenue_million_yen: DecimalStr
+    recorded_by: str
+
+
 @dataclass(frozen=True)
 class FieldProblem:
     field: str
@@ -49,7 +69,7 @@ def check_denominators(values: dict[str, str | None]) -> tuple[dict[str, Decimal
     """Parse the entered denominators: (clean values, every problem found)."""
     out: dict[str, Decimal | str | None] = {}
     problems: list[FieldProblem] = []
-    for d in DENOMINATORS:
+    for d in ENTERED:
         text = values.get(d.key)
         text = text.strip() if isinstance(text, str) else text
         if text in (None, ""):
@@ -86,11 +106,12 @@ def check_denominators(values: dict[str, str | None]) -> tuple[dict[str, Decimal
                                      "production_unit was given without production_volume; fill in the volume "
                                      "or leave both out",
                                      "production_unit だけが入力されています。生産量を入力するか、両方とも省略してください。"))
-    if not problems and all(out[d.key] is None for d in DENOMINATORS):
-        problems.append(FieldProblem("revenue_million_yen", "no_denominator",
-                                     "give at least one denominator: revenue_million_yen, employees, floor_area_m2 "
-                                     "or production_volume",
-                                     "売上高（百万円）・従業員数・延床面積・生産量のうち1つ以上を入力してください。"))
+    if not problems and all(out[d.key] is None for d in ENTERED):
+        problems.append(FieldProblem("employees", "no_denominator",
+                                     "give at least one denominator: employees, floor_area_m2 or production_volume "
+                                     "(revenue is recorded in identity: PUT /api/identity/revenues/{fiscal_year})",
+                                     "従業員数・延床面積・生産量のうち1つ以上を入力してください（売上高は identity の "
+                                     "PUT /api/identity/revenues/{fiscal_year} で登録します）。"))
     return out, problems
 
 
@@ -119,6 +140,34 @@ def intensities(total: Decimal, by_scope: dict[int, Decimal], denominators: dict
                     "value": fmt(divide(total, value)),
                     "by_scope": {str(s): fmt(divide(v, value)) for s, v in sorted(by_scope.items())}})
     return out
+
+
+def subtrees(tree: dict[str, str | None], roots: Iterable[str]) -> set[str]:
+    """``roots`` and every org unit below them; ``tree`` maps each unit to its parent."""
+    children: dict[str | None, list[str]] = {}
+    for unit, parent in tree.items():
+        children.setdefault(parent, []).append(unit)
+    out: set[str] = set()
+    todo = list(roots)
+    while todo:
+        unit = todo.pop()
+        if unit not in out:
+            out.add(unit)
+            todo.extend(children.get(unit, ()))
+    return out
+
+
+def nested_pairs(tree: dict[str, str | None], units: Iterable[str]) -> list[tuple[str, str]]:
+    """(inner, outer) for every chosen unit that lies below another chosen unit."""
+    chosen, pairs = set(units), []
+    for unit in sorted(chosen):
+        parent, seen = tree.get(unit), set()
+        while parent is not None and parent not in seen:
+            seen.add(parent)
+            if parent in chosen:
+                pairs.append((unit, parent))
+            parent = tree.get(parent)
+    return pairs
 
 
 # --- F19: figures of a supplier's disclosures --------------------------------------------------

@@ -9,6 +9,7 @@ from tanso_events.unit_of_work import UnitOfWork
 
 from ..adapters import tables
 from ..domain.events import LineReported, OrgUnitKnown, SupplierDisclosureReceived, TenantKnown
+from .intensity import on_revenue_recorded
 
 log = logging.getLogger(__name__)
 
@@ -63,4 +64,5 @@ EVENT_HANDLERS = {
     catalog.OrgUnitRegistered: on_org_unit_registered,
     catalog.TenantRegistered: on_tenant_registered,
     catalog.DisclosureGranted: on_disclosure_granted,
+    catalog.RevenueRecorded: on_revenue_recorded,
 }
