@@ -1,6 +1,7 @@
 """Supplier collaboration end to end through the gateway on a real Kafka-protocol broker.
 
-A supplier computes its organisation intensity (F10) from its own emissions and revenue; its buyer
+A supplier computes its organisation intensity (F10) from its own emissions and the revenue it records in
+identity (company and site, carried to reporting by RevenueRecorded); its buyer
 invites it, requests a disclosure, the supplier grants it (F13); the buyer then sees the supplier in
 its supplier analysis (F19) and gets a private factor with the supplier's intensity (F5), which its
 Scope 3 category 1 calculation uses. A third tenant, and the supplier itself, see nothing of it (F23).
@@ -9,12 +10,24 @@ The data crosses supplier-exchange → factors → calculation → reporting as 
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("platform")]
+
+
+def eventually(api, path: str, predicate, timeout: float = 30.0) -> dict:
+    """GET until it answers 200 and ``predicate`` holds (the revenue travels identity → Kafka → reporting)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = api("GET", path)
+        if response.status_code == 200 and predicate(response.json()):
+            return response.json()
+        assert time.monotonic() < deadline, f"GET {path} → {response.status_code}: {response.text}"
+        time.sleep(0.1)
 
 
 def test_a_granted_disclosure_reaches_the_buyers_analysis_and_factors_only(platform, new_api):
@@ -26,12 +39,16 @@ def test_a_granted_disclosure_reaches_the_buyers_analysis_and_factors_only(platf
     code = f"supplier:{supplier_id}:intensity"
 
     # The supplier's own FY2025: 12,000 kWh = 4.992 t-CO2e over revenue of 2 百万円 → 2.496 t-CO2e/百万円 (F10).
+    # Revenue is recorded in identity (company and site) and reaches reporting as RevenueRecorded.
     site = supplier.add_site(supplier_tenant["org_unit_id"], "長野工場")
     supplier.record(site, "12000")
     supplier.wait_for("/api/reporting/reports/2025", lambda r: Decimal(r["total_t"]) == Decimal("4.992"))
-    supplier.ok("PUT", "/api/reporting/intensity/2025/denominators", json={"revenue_million_yen": "2"})
-    intensity = supplier.ok("GET", "/api/reporting/intensity/2025")
+    supplier.ok("PUT", "/api/identity/revenues/2025", json={"revenue_million_yen": "2"})
+    supplier.ok("PUT", "/api/identity/revenues/2025", json={"revenue_million_yen": "1.6", "org_unit_id": site})
+    intensity = eventually(supplier, "/api/reporting/intensity/2025", lambda b: b["disclosable_figure"])
     assert intensity["disclosable_figure"] == {"kind": "org_intensity", "value": "2.496", "unit": "t-CO2e/百万円"}
+    at_site = eventually(supplier, f"/api/reporting/intensity/2025?org_units={site}", lambda b: True)
+    assert (at_site["emissions"]["total_t"], at_site["disclosable_figure"]["value"]) == ("4.992", "3.12")
 
     # Invitation, request (DisclosureRequested), grant of the figures the supplier chooses.
     code_ = buyer.ok("POST", "/api/supplier-exchange/invitations", json={"supplier_tenant_id": supplier_id})["code"]
