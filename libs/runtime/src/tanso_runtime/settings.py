@@ -81,14 +81,19 @@ class ServiceSettings(BaseSettings):
         return f"sqlite+aiosqlite:///{(self.data_dir / f'{self.service_name}.sqlite3').resolve()}"
 
 
-def service_settings(name: str, port: int) -> type[ServiceSettings]:
-    """Build the settings class of one service: env prefix ``TANSO_<NAME>_``, default port."""
+def service_settings(name: str, port: int, *, fetch_max_wait_ms: int = 20) -> type[ServiceSettings]:
+    """Build the settings class of one service: env prefix ``TANSO_<NAME>_``, default port.
+
+    ``fetch_max_wait_ms``: services whose events are not on a user's critical path poll less
+    often (each empty fetch costs the broker and the service CPU).
+    """
     prefix = "TANSO_" + name.upper().replace("-", "_") + "_"
 
     class _Settings(ServiceSettings):
         service_name: ClassVar[str] = name
         model_config = SettingsConfigDict(env_prefix=prefix, env_nested_delimiter="__", extra="ignore")
         http: HttpSettings = HttpSettings(port=port)
+        kafka: KafkaSettings = KafkaSettings(fetch_max_wait_ms=fetch_max_wait_ms)
 
     _Settings.__name__ = _Settings.__qualname__ = name.title().replace("-", "") + "Settings"
     return _Settings

@@ -6,7 +6,7 @@ from pydantic import Field
 from tanso_runtime.settings import service_settings
 
 
-class Settings(service_settings("factors", 8002)):
+class Settings(service_settings("factors", 8002, fetch_max_wait_ms=100)):
     #: Import the shipped catalogue editions (and ``extra_data_dirs``) when the service starts.
     import_on_start: bool = True
     #: More edition folders (``meta.toml`` + ``factors.csv``) to import, e.g. a corrected official

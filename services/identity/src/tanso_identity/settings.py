@@ -6,7 +6,7 @@ from pydantic import Field
 from tanso_runtime.settings import service_settings
 
 
-class Settings(service_settings("identity", 8001)):
+class Settings(service_settings("identity", 8001, fetch_max_wait_ms=100)):
     #: Lifetime of access tokens; short, because other services cannot revoke them.
     token_lifetime_seconds: int = Field(default=900, ge=60, le=3600)
     #: Public self-service sign-up (``POST /tenants``); operators may switch it off.

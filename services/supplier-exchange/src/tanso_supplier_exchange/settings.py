@@ -25,7 +25,7 @@ class PactSettings(BaseModel):
     callback_give_up_seconds: int = 3 * 24 * 3600
 
 
-class Settings(service_settings("supplier-exchange", 8005)):
+class Settings(service_settings("supplier-exchange", 8005, fetch_max_wait_ms=100)):
     pact: PactSettings = PactSettings()
 
     @property
