@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from tanso_events import catalog
-from tanso_events.catalog import PLATFORM_TENANT
 from tanso_events.envelope import EnvelopeMeta
 from tanso_events.unit_of_work import UnitOfWork
 
 from ..adapters import tables
 from ..domain.events import ActivityInput, FactorInput
+from .bulk_recompute import recompute_factor_lines, tenant_scope
 from .lines import recompute_activity
 
 
@@ -48,7 +48,7 @@ async def _record_activity(uow: UnitOfWork, meta: EnvelopeMeta, event, *, revisi
 
 
 async def on_factor_published(event: catalog.FactorPublished, meta: EnvelopeMeta, uow: UnitOfWork) -> None:
-    """Record the version, then recompute exactly the lines whose factor in force may change."""
+    """Record the version, then recompute exactly the lines whose factor in force may change (in bulk)."""
     stream_id = f"factor-{event.factor_version_id}"
     if await uow.load(stream_id):
         return
@@ -59,17 +59,9 @@ async def on_factor_published(event: catalog.FactorPublished, meta: EnvelopeMeta
         source_title_ja=event.source_title_ja, source_title_en=event.source_title_en, edition=event.edition,
         status=event.status, supersedes_version_id=event.supersedes_version_id)
     await uow.append(stream_id, 0, meta.tenant_id, [fact])
-    t = tables.lines
-    query = select(t.c.tenant_id, t.c.activity_id).where(
-        t.c.factor_code == event.factor_code, t.c.fiscal_year >= event.valid_from_fy, t.c.status != "voided")
-    if event.valid_to_fy is not None:
-        query = query.where(t.c.fiscal_year <= event.valid_to_fy)
-    if meta.tenant_id != PLATFORM_TENANT:
-        query = query.where(t.c.tenant_id == meta.tenant_id)
-    affected = (await uow.conn.execute(query.distinct().order_by(t.c.tenant_id, t.c.activity_id))).all()
-    reason = f"new factor version {event.factor_code} {event.edition}"
-    for tenant_id, activity_id in affected:
-        await recompute_activity(uow, tenant_id, activity_id, reason, meta.id)
+    await recompute_factor_lines(uow, event.factor_code, event.valid_from_fy, event.valid_to_fy,
+                                 tenant_scope(meta.tenant_id), f"new factor version {event.factor_code} {event.edition}",
+                                 meta.id)
 
 
 EVENT_HANDLERS = {

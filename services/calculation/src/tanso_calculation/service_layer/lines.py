@@ -16,8 +16,8 @@ from sqlalchemy import func, or_, select
 from tanso_events import catalog
 from tanso_events.catalog import PLATFORM_TENANT
 from tanso_events.unit_of_work import UnitOfWork
-from tanso_runtime import metrics
 from tanso_ghg.units import UnitMismatchError, UnknownUnitError, emission_to_tonnes
+from tanso_runtime import metrics
 
 from ..adapters import tables
 from ..domain.events import LineComputed
