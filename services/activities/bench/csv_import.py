@@ -1,7 +1,7 @@
 """CSV activity import speed: parse + validate alone, then the whole import (validate + one transaction).
 
     uv run python services/activities/bench/csv_import.py [--rows 100000] [--encoding cp932|utf-8-sig]
-        [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/bench_activities]
+        [--chunk-rows 5000] [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/bench_activities]
 
 Generates N rows over 50 sites, the 8 built-in items and 24 months (every 7th with a Japanese note),
 then times the service layer's ``validate`` and ``import_csv`` (the code ``POST /imports`` runs).
@@ -92,7 +92,8 @@ async def run(args: argparse.Namespace, url: str) -> None:
     t0 = time.perf_counter()
     data = make_csv(args.rows, args.encoding)
     print(f"generated {args.rows:,} rows, {len(data) / 1e6:.1f} MB ({args.encoding}) in {time.perf_counter() - t0:.1f} s")
-    limits = CsvSettings(max_rows=args.rows, max_bytes=len(data) + 1)
+    limits = CsvSettings(max_rows=args.rows, max_bytes=len(data) + 1,
+                         **({"chunk_rows": args.chunk_rows} if args.chunk_rows else {}))
     engine = make_engine(url)
     await seed(engine)
     registry()  # the service builds the unit registry at start-up (warm_up_units), not per import
@@ -128,6 +129,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--encoding", choices=["utf-8-sig", "cp932"], default="cp932")
+    parser.add_argument("--chunk-rows", type=int, default=None, help="rows per bulk write (default: the service's)")
     parser.add_argument("--database-url", default=None, help="async SQLAlchemy URL; its activities tables are reset")
     args = parser.parse_args()
     if args.database_url:

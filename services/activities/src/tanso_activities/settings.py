@@ -16,7 +16,7 @@ class CsvSettings(BaseModel):
     max_field_chars: int = 2000
     #: The error report lists this many bad cells at most; ``error_count`` is always exact.
     max_reported_errors: int = 10_000
-    #: Rows per bulk INSERT (executemany) and per progress step.
+    #: Rows per bulk write (COPY on PostgreSQL, executemany on SQLite) and per progress step.
     chunk_rows: int = 5000
 
 
