@@ -61,6 +61,24 @@ _ACTIVITY = {
     "unit": string("kWh"),
 }
 
+#: The product-footprint details of a figure (PACT data): not read by the handlers, but validated by the
+#: catalogue model with the rest of the figure.
+_TEXT, _DEC, _FLAG = ({"anyOf": [{"type": t}, {"type": "null"}]} for t in ("string", "string", "boolean"))
+_LIST = {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}]}
+_FOOTPRINT = {
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        **dict.fromkeys(("product_name", "product_description", "declared_unit", "reference_period_start",
+                         "reference_period_end", "geography"), _TEXT),
+        **dict.fromkeys(("declared_unit_amount", "product_mass_per_declared_unit", "pcf_excluding_biogenic_uptake",
+                         "pcf_including_biogenic_uptake", "fossil_ghg_emissions", "fossil_carbon_content",
+                         "biogenic_carbon_content", "exempted_emissions_percent", "primary_data_share"), _DEC),
+        **dict.fromkeys(("product_classifications", "ipcc_characterization_factors", "cross_sectoral_standards"),
+                        _LIST),
+        **dict.fromkeys(("packaging_emissions_included", "ccs_technological_co2_capture_included"), _FLAG),
+    },
+}
+
 #: A disclosed figure as the factors and reporting handlers read it (every field of DisclosedFigure:
 #: they validate the list with the catalogue model; unknown kinds would fail their Literal).
 _FIGURE = {
@@ -73,6 +91,8 @@ _FIGURE = {
         "value": {"type": "string"},
         "unit": {"type": "string"},
         "audit_hashes": {"type": "array", "items": {"type": "string"}},
+        # product-footprint details for PACT: not read by the handlers, but validated by the catalogue model
+        "footprint": {"anyOf": [_FOOTPRINT, {"type": "null"}]},
     },
 }
 _DISCLOSURE = {

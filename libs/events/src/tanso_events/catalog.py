@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from .envelope import DecimalStr, IntegrationEvent
 
@@ -245,6 +245,44 @@ class DisclosureDeclined(IntegrationEvent):
     reason: str
 
 
+class ProductFootprintDetails(BaseModel):
+    """What a supplier states about a ``product_footprint`` beyond its value, in the terms of the PACT
+    Technical Specifications v3.0 (``CarbonFootprint``/``ProductFootprint``). Every field is optional:
+    a footprint is served through Tanso's PACT API only when all that PACT requires is stated, and
+    nothing is ever filled in for the supplier. Amounts are per declared unit
+    (``declared_unit_amount`` × ``declared_unit``): kg CO2e, or kg C for the carbon contents.
+    Unstated fields are left out of the serialized figure (and so of the signed payload)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    product_name: str | None = Field(default=None, description="Trade name (PACT productNameCompany)")
+    product_description: str | None = Field(default=None, description="PACT productDescription")
+    product_classifications: list[str] | None = Field(
+        default=None, description="URNs, e.g. urn:pact:productclassification:un-cpc:41211")
+    declared_unit: str | None = Field(default=None, description="PACT declaredUnitOfMeasurement, e.g. kilogram")
+    declared_unit_amount: DecimalStr | None = Field(default=None, description="PACT declaredUnitAmount, > 0")
+    product_mass_per_declared_unit: DecimalStr | None = Field(default=None, description="kg, 0 if not relevant")
+    reference_period_start: str | None = Field(default=None, description="Date or RFC 3339 date-time, inclusive")
+    reference_period_end: str | None = Field(default=None, description="Date or RFC 3339 date-time, exclusive")
+    geography: str | None = Field(default=None, description="'global', ISO 3166-1 alpha-2 (JP), ISO 3166-2 "
+                                  "(JP-13) or a UN region or subregion (Eastern Asia)")
+    pcf_excluding_biogenic_uptake: DecimalStr | None = None
+    pcf_including_biogenic_uptake: DecimalStr | None = None
+    fossil_ghg_emissions: DecimalStr | None = None
+    fossil_carbon_content: DecimalStr | None = Field(default=None, description="kg C per declared unit")
+    biogenic_carbon_content: DecimalStr | None = Field(default=None, description="kg C per declared unit")
+    ipcc_characterization_factors: list[str] | None = Field(default=None, description="e.g. ['AR6']")
+    cross_sectoral_standards: list[str] | None = Field(default=None, description="e.g. ['ISO14067', 'PACT-3.0']")
+    exempted_emissions_percent: DecimalStr | None = Field(default=None, description="0-100")
+    packaging_emissions_included: bool | None = None
+    ccs_technological_co2_capture_included: bool | None = None
+    primary_data_share: DecimalStr | None = Field(default=None, description="Percent, 0-100")
+
+    @model_serializer(mode="wrap")
+    def _stated_only(self, handler: SerializerFunctionWrapHandler):  # no return type: keeps the schema
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
 class DisclosedFigure(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -255,6 +293,16 @@ class DisclosedFigure(BaseModel):
     value: DecimalStr
     unit: str
     audit_hashes: list[str] = Field(default_factory=list)
+    #: Only on a ``product_footprint``: what PACT needs (see :class:`ProductFootprintDetails`).
+    footprint: ProductFootprintDetails | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_unstated_footprint(self, handler: SerializerFunctionWrapHandler):  # (idem)
+        # A figure without footprint details serializes (and is signed) exactly as before the field existed.
+        out = handler(self)
+        if out.get("footprint") is None:
+            out.pop("footprint", None)
+        return out
 
 
 class DisclosureGranted(IntegrationEvent):
