@@ -8,7 +8,8 @@ then times the service layer's ``validate`` and ``import_csv`` (the code ``POST 
 SQLite in a temporary folder by default; ``--database-url`` DROPS AND RECREATES the activities
 tables in the database it names. Prints wall time, rows/s, CPU time (this process, all threads;
 on PostgreSQL also the server backend's, read from /proc when the server runs on this machine),
-SQLAlchemy statements and peak memory. The machine is usually shared: compare CPU seconds.
+SQLAlchemy statements, peak memory and the longest the import kept the event loop from serving
+other requests (progress polls, health checks). The machine is usually shared: compare CPU seconds.
 """
 
 from __future__ import annotations
@@ -88,6 +89,14 @@ def backend_cpu(pids: set[int]) -> float | None:
         return None
 
 
+async def watch_loop(stalls: list[float]) -> None:
+    """Record how late a 10 ms sleep wakes up: how long the import kept the event loop from serving."""
+    while True:
+        t0 = time.perf_counter()
+        await asyncio.sleep(0.01)
+        stalls.append(time.perf_counter() - t0 - 0.01)
+
+
 async def run(args: argparse.Namespace, url: str) -> None:
     t0 = time.perf_counter()
     data = make_csv(args.rows, args.encoding)
@@ -109,10 +118,13 @@ async def run(args: argparse.Namespace, url: str) -> None:
     event.listen(engine.sync_engine, "before_cursor_execute", lambda *a: statements.__setitem__(0, statements[0] + 1))
     pids = {pid for pid in [await backend_pid(engine)] if pid}  # the pool's connection (pool_size 10)
     server0 = backend_cpu(pids)
+    stalls: list[float] = []
+    watcher = asyncio.create_task(watch_loop(stalls))
     t0, c0 = time.perf_counter(), time.process_time()
     result = await import_csv(engine, lambda: UnitOfWork(engine, tables.messaging, PROJECTIONS), PRINCIPAL, data,
                               "bench.csv", limits, ImportProgress(str(uuid.uuid4()), "bench"))
     took, cpu = time.perf_counter() - t0, time.process_time() - c0
+    watcher.cancel()
     server = backend_cpu(pids)
     async with engine.connect() as conn:
         stored = (await conn.execute(select(func.count()).select_from(tables.activities))).scalar_one()
@@ -122,6 +134,8 @@ async def run(args: argparse.Namespace, url: str) -> None:
     print(f"whole import ({engine.dialect.name}): {took:.2f} s  {args.rows / took:,.0f} rows/s  "
           f"CPU {cpu:.2f} s{server_text}  {statements[0]} SQLAlchemy statements  "
           f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB  load {os.getloadavg()[0]:.1f}")
+    print(f"event loop blocked at most {max(stalls, default=0) * 1000:,.0f} ms at a time "
+          f"(p99 {sorted(stalls)[int(len(stalls) * 0.99)] * 1000 if stalls else 0:,.0f} ms)")
     await engine.dispose()
 
 
