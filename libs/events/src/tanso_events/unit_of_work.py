@@ -61,6 +61,8 @@ class UnitOfWork:
         self._published = 0
         self._after_commit: list[Callable[[], None]] = []
         self._joined: AsyncConnection | None = None
+        #: Values a handler may reuse within this transaction (e.g. a chain head it just moved).
+        self.cache: dict = {}
         self.conn: AsyncConnection
 
     def join(self, conn: AsyncConnection) -> Self:

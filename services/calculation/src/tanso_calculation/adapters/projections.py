@@ -66,7 +66,8 @@ async def _item_removed(conn, e):
 async def _activity(conn, e):
     t = tables.activity_inputs
     d = dict(e.data)
-    await conn.execute(delete(t).where(t.c.tenant_id == e.tenant_id, t.c.activity_id == d["activity_id"]))
+    if e.version > 1:  # the stream's first event (version 1) has no row to replace
+        await conn.execute(delete(t).where(t.c.tenant_id == e.tenant_id, t.c.activity_id == d["activity_id"]))
     await conn.execute(insert(t).values(tenant_id=e.tenant_id, **d))
 
 
@@ -85,7 +86,8 @@ async def _line(conn, e):
         prev_hash=r["prev_hash"], hash=r["hash"]))
     t = tables.lines
     a, logic = r["activity"], r["logic"]
-    await conn.execute(delete(t).where(t.c.tenant_id == e.tenant_id, t.c.line_id == r["line_id"]))
+    if r["line_revision"] > 1:  # a line's first record has no row to replace
+        await conn.execute(delete(t).where(t.c.tenant_id == e.tenant_id, t.c.line_id == r["line_id"]))
     await conn.execute(insert(t).values(
         tenant_id=e.tenant_id, line_id=r["line_id"], activity_id=a["activity_id"],
         activity_revision=a["revision"], line_revision=r["line_revision"], status=r["status"],

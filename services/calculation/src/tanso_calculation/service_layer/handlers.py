@@ -44,7 +44,8 @@ async def _record_activity(uow: UnitOfWork, meta: EnvelopeMeta, event, *, revisi
                          org_unit_id=event.org_unit_id, item_code=event.item_code, period=event.period,
                          fiscal_year=event.fiscal_year, amount=event.amount, unit=event.unit)
     await uow.append(f"activity-{event.activity_id}", len(stream), meta.tenant_id, [fact])
-    await recompute_activity(uow, meta.tenant_id, event.activity_id, reason, meta.id)
+    await recompute_activity(uow, meta.tenant_id, event.activity_id, reason, meta.id,
+                             inputs={"tenant_id": meta.tenant_id, **fact.model_dump(), "amount": fact.amount})
 
 
 async def on_factor_published(event: catalog.FactorPublished, meta: EnvelopeMeta, uow: UnitOfWork) -> None:

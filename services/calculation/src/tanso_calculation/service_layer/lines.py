@@ -67,6 +67,13 @@ async def logic_item(uow: UnitOfWork, tenant_id: str, fiscal_year: int, item_cod
 
 async def resolve_factor(uow: UnitOfWork, tenant_id: str, factor_code: str, fiscal_year: int):
     """The newest version of ``factor_code`` valid for ``fiscal_year`` (tenant-private ones included)."""
+    key = ("factor", tenant_id, factor_code, fiscal_year)
+    if key not in uow.cache:  # a Scope 2 line's market twin usually resolves the same factor
+        uow.cache[key] = await _resolve_factor(uow, tenant_id, factor_code, fiscal_year)
+    return uow.cache[key]
+
+
+async def _resolve_factor(uow: UnitOfWork, tenant_id: str, factor_code: str, fiscal_year: int):
     f = tables.factor_versions
     query = (select(f).where(
         f.c.factor_code == factor_code,
@@ -78,8 +85,9 @@ async def resolve_factor(uow: UnitOfWork, tenant_id: str, factor_code: str, fisc
 
 
 async def recompute_activity(uow: UnitOfWork, tenant_id: str, activity_id: str, reason: str,
-                             cause_event_id: str) -> None:
-    a = (await uow.conn.execute(select(tables.activity_inputs).where(
+                             cause_event_id: str, *, inputs: dict | None = None) -> None:
+    """Recompute every line of one activity; ``inputs``: its activity_inputs row if the caller has it."""
+    a = inputs or (await uow.conn.execute(select(tables.activity_inputs).where(
         tables.activity_inputs.c.tenant_id == tenant_id,
         tables.activity_inputs.c.activity_id == activity_id))).mappings().one()
     item, logic_version = await logic_item(uow, tenant_id, a["fiscal_year"], a["item_code"])
@@ -138,21 +146,28 @@ async def _compute(uow: UnitOfWork, tenant_id: str, a, item: LogicItem | None, l
                              prev["logic_version"], fmt(prev["co2e_t"])) == signature:
         return  # same inputs, same figure: nothing to record
 
-    head = (await uow.conn.execute(
-        select(tables.audit_records.c.seq, tables.audit_records.c.hash)
-        .where(tables.audit_records.c.tenant_id == tenant_id,
-               tables.audit_records.c.seq == select(func.max(tables.audit_records.c.seq)).where(
-                   tables.audit_records.c.tenant_id == tenant_id).scalar_subquery()))).first()
-    seq, prev_hash = (head[0], head[1]) if head else (0, GENESIS_HASH)
+    seq, prev_hash = await _chain_head(uow, tenant_id)
     record.update(record_fields(tenant_id, a, item, logic_version, plan, factor, status, prev, reason,
                                 cause_event_id, computed_at=uow.now.isoformat(), audit_record_id=str(uuid.uuid4()),
                                 seq=seq + 1, prev_hash=prev_hash))
     record["hash"] = chain_hash(prev_hash, record)
     await uow.append(f"audit-{tenant_id}", seq, tenant_id, [LineComputed(record=record)])
+    uow.cache[("head", tenant_id)] = (seq + 1, record["hash"])
     metrics.count_recalculation(_reason_label(reason), uow=uow)
     if status in ("calculated", "voided") or (prev is not None and prev["status"] == "calculated"):
         await uow.publish(emission_event(a, item, plan, record, status, reason, factor_version_id),
                           subject=plan.line_id, tenant_id=tenant_id, aggregate_type="emission_line")
+
+
+async def _chain_head(uow: UnitOfWork, tenant_id: str) -> tuple[int, str]:
+    """(seq, hash) of the tenant's newest audit record; known without a query once this transaction wrote one."""
+    if (cached := uow.cache.get(("head", tenant_id))) is not None:
+        return cached
+    t = tables.audit_records
+    head = (await uow.conn.execute(select(t.c.seq, t.c.hash).where(
+        t.c.tenant_id == tenant_id,
+        t.c.seq == select(func.max(t.c.seq)).where(t.c.tenant_id == tenant_id).scalar_subquery()))).first()
+    return (head[0], head[1]) if head else (0, GENESIS_HASH)
 
 
 def record_fields(tenant_id: str, a, item: LogicItem | None, logic_version: int, plan: LinePlan, factor, status: str,

@@ -29,8 +29,8 @@ async def _add_to_total(conn, tenant_id: str, line: dict, sign: int) -> None:
 async def _line(conn, e):
     d = e.data
     t = tables.report_lines
-    old = (await conn.execute(select(t).where(t.c.tenant_id == e.tenant_id, t.c.line_id == d["line_id"]))
-           ).mappings().first()
+    old = None if e.version == 1 else (await conn.execute(  # a stream's first event replaces no row
+        select(t).where(t.c.tenant_id == e.tenant_id, t.c.line_id == d["line_id"]))).mappings().first()
     if old is not None:
         if old["status"] == "calculated":
             await _add_to_total(conn, e.tenant_id, dict(old), -1)
