@@ -25,6 +25,8 @@ from typing import Any
 
 #: How long ``BEGIN`` keeps trying while another process writes (the old busy timeout).
 LOCK_TIMEOUT_SECONDS = 30.0
+#: A transaction that changed more rows than this commits on a thread (the WAL write takes a while).
+LARGE_COMMIT_ROWS = 10_000
 #: SQLite's own busy wait for the rare statement that meets another process's lock (blocks the loop).
 BUSY_TIMEOUT_MS = 50
 
@@ -137,6 +139,7 @@ class InlineConnection:
         self._tx = _InlineQueue()
         self._write_lock: asyncio.Lock | None = None
         self._bulk_lock: asyncio.Lock | None = None
+        self._changes_at_begin = 0
 
     @property
     def _conn(self) -> sqlite3.Connection:
@@ -181,7 +184,10 @@ class InlineConnection:
 
     async def commit(self) -> None:
         try:
-            self._conn.commit()
+            if self._conn.total_changes - self._changes_at_begin > LARGE_COMMIT_ROWS:
+                await self._offload(self._conn.commit)  # writing out a bulk import takes seconds
+            else:
+                self._conn.commit()
         finally:
             self._release()
 
@@ -226,6 +232,7 @@ class InlineConnection:
             while True:
                 try:
                     cursor.execute(sql)
+                    self._changes_at_begin = self._conn.total_changes
                     return
                 except sqlite3.OperationalError as exc:  # another process holds SQLite's lock
                     if "locked" not in str(exc) or time.monotonic() > deadline:
