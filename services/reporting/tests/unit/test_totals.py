@@ -6,7 +6,6 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import select
 from tanso_events import catalog
 from tanso_events.envelope import EnvelopeMeta
@@ -17,16 +16,6 @@ from tanso_events.unit_of_work import UnitOfWork
 from tanso_reporting.adapters import tables
 from tanso_reporting.adapters.projections import PROJECTIONS
 from tanso_reporting.service_layer.handlers import on_emission_calculated
-from tanso_runtime.db import make_engine
-
-
-@pytest.fixture
-async def engine(tmp_path):
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'rep.sqlite3'}")
-    async with engine.begin() as conn:
-        await conn.run_sync(tables.metadata.create_all)
-    yield engine
-    await engine.dispose()
 
 
 def line(line_id="l1", revision=1, co2e="4.992", status="calculated", scope=2, org_unit="site-1"):
@@ -69,7 +58,7 @@ async def test_a_stale_revision_arriving_late_is_ignored(engine):
 async def test_a_voided_line_leaves_the_totals(engine):
     await deliver(engine, line(co2e="4.992"))
     await deliver(engine, line(revision=2, co2e="0", status="voided"))
-    assert await totals(engine) == [(2, "site-1", Decimal("0"), 0)]
+    assert await totals(engine) == [(2, "site-1", Decimal(0), 0)]
 
 
 async def test_redelivery_changes_nothing_and_tenants_never_mix(engine):
@@ -77,7 +66,7 @@ async def test_redelivery_changes_nothing_and_tenants_never_mix(engine):
     await deliver(engine, line(co2e="9"), tenant="t2")
     await deliver(engine, line(co2e="1.5"), event_id=first)
     assert await totals(engine) == [(2, "site-1", Decimal("1.5"), 1)]
-    assert await totals(engine, "t2") == [(2, "site-1", Decimal("9"), 1)]
+    assert await totals(engine, "t2") == [(2, "site-1", Decimal(9), 1)]
 
 
 async def test_replay_rebuilds_the_totals_identically(engine):
