@@ -13,8 +13,6 @@ class PactSettings(BaseModel):
     audience: str = "tanso-pact"
     #: Refuse calls that did not arrive over HTTPS (the gateway's ``x-forwarded-proto``).
     require_https: bool = True
-    #: ``geographyCountry`` of the footprints (ISO 3166-1 alpha-2): the disclosures carry no geography.
-    geography_country: str = "JP"
     #: Answer ``RequestCreated`` events in the background (off in unit tests, which drive it by hand).
     callback_worker: bool = True
     callback_poll_seconds: float = 1.0

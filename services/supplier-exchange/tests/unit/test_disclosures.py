@@ -71,7 +71,8 @@ async def test_the_disclosure_reads_back_with_its_jws_which_verifies_against_the
     header = jwt.get_unverified_header(disclosure["signature_jws"])
     assert (header["alg"], header["typ"], header["kid"]) == ("EdDSA", "tanso-disclosure+jws", key["kid"])
     payload = verify_disclosure(disclosure["signature_jws"], jwks)
-    assert payload == {k: v for k, v in disclosure.items() if k not in ("signature_jws", "kid")}
+    # everything but the signature itself and pact_readiness (a derived, unsigned view) is signed
+    assert payload == {k: v for k, v in disclosure.items() if k not in ("signature_jws", "kid", "pact_readiness")}
     assert disclosure["signature_jws"].split(".")[1] == base64.urlsafe_b64encode(
         canonical_json(payload).encode()).rstrip(b"=").decode()
 
@@ -93,6 +94,34 @@ async def test_the_signature_fails_when_any_byte_of_the_payload_changes(client):
     other_key = {"keys": [{**jwks["keys"][0], "x": base64.urlsafe_b64encode(bytes(32)).rstrip(b"=").decode()}]}
     with pytest.raises(jwt.PyJWTError):
         verify_disclosure(disclosure["signature_jws"], other_key)
+
+
+async def test_the_stated_pact_data_is_signed_and_a_forged_change_of_it_fails_verification(client, engine):
+    from .test_pact import STEEL, STEEL_PACT, grant_products
+
+    disclosure = await grant_products(client, [STEEL])
+    jwks = (await client.get("/.well-known/jwks.json")).json()
+    payload = verify_disclosure(disclosure["signature_jws"], jwks)
+    assert payload["figures"][0]["footprint"] == STEEL_PACT  # signed exactly as stated
+    (_, internal), (_, public) = await outbox(engine)
+    assert public.data["figures"] == internal.data["figures"] == payload["figures"]
+    head, _, sig = disclosure["signature_jws"].split(".")
+    for change in ({"pcf_excluding_biogenic_uptake": "1.35"}, {"geography": "CN"},
+                   {"packaging_emissions_included": True}, {"primary_data_share": "95"}):
+        forged_payload = json.loads(json.dumps(payload))
+        forged_payload["figures"][0]["footprint"].update(change)
+        body = base64.urlsafe_b64encode(canonical_json(forged_payload).encode()).rstrip(b"=").decode()
+        with pytest.raises(jwt.PyJWTError):
+            verify_disclosure(f"{head}.{body}.{sig}", jwks)
+
+
+async def test_a_figure_without_footprint_details_is_signed_and_published_as_before(client, engine):
+    _, disclosure = await granted(client)
+    payload = verify_disclosure(disclosure["signature_jws"], (await client.get("/.well-known/jwks.json")).json())
+    assert all("footprint" not in f for f in payload["figures"])
+    (_, internal), _ = await outbox(engine)
+    assert all("footprint" not in f for f in internal.data["figures"])
+    assert disclosure["pact_readiness"] == []  # no product footprint in it
 
 
 async def test_every_path_that_could_change_a_granted_disclosure_is_refused_with_409(client, engine):

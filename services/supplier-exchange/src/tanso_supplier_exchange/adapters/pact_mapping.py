@@ -1,50 +1,30 @@
 """Granted ``product_footprint`` figures → PACT v3 ``ProductFootprint`` objects (pure functions).
 
-A disclosure carries, per product, one signed figure: ``product_id``, ``value`` and ``unit`` (e.g.
-``kg-CO2e/kg``). The PACT object is derived from it and from the disclosure (supplier, buyer, fiscal
-year, grant time, correction chain) and nothing else; docs/supplier-exchange.md lists each field.
-Every number is a ``Decimal`` and leaves as a string.
+A footprint is served only from a figure whose ``footprint`` details state every datum PACT v3
+requires (``domain.pact_terms.REQUIRED``); its PACT values are exactly the supplier's, and nothing
+is filled in: a figure without them stays a valid disclosure (F19, public topic) that is not served
+here, and :func:`readiness` tells the supplier what to add in a correction. What Tanso itself knows
+comes from the disclosure: ids, the supplier, the grant time and the correction chain.
+docs/supplier-exchange.md lists each field. Decimals leave as the strings the supplier signed.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
+from ..domain import pact_terms as terms
+from ..domain.pact_terms import declared_unit, parse_moment  # noqa: F401 — part of this module's interface
+
 SPEC_VERSION = "3.0.0"
 #: Footprint ids are UUIDv5 of ``<disclosure id>/<figure index>`` in this namespace: stable across replays.
 FOOTPRINT_NAMESPACE = uuid.UUID("6f1d3c0e-8a51-4f0b-9d6c-3a7e2b9c5d10")
-
-_MASS = {"g": Decimal("0.001"), "kg": Decimal(1), "t": Decimal(1000)}
-#: Denominator → (PACT declaredUnitOfMeasurement, amount of that unit in one of ours)
-_DECLARED: dict[str, tuple[str, Decimal]] = {
-    "g": ("kilogram", Decimal("0.001")), "kg": ("kilogram", Decimal(1)), "t": ("kilogram", Decimal(1000)),
-    "l": ("liter", Decimal(1)), "liter": ("liter", Decimal(1)), "kl": ("liter", Decimal(1000)),
-    "m3": ("cubic meter", Decimal(1)), "kwh": ("kilowatt hour", Decimal(1)),
-    "mwh": ("kilowatt hour", Decimal(1000)), "mj": ("megajoule", Decimal(1)), "gj": ("megajoule", Decimal(1000)),
-    "tkm": ("ton kilometer", Decimal(1)), "m2": ("square meter", Decimal(1)), "piece": ("piece", Decimal(1)),
-    "pc": ("piece", Decimal(1)), "unit": ("piece", Decimal(1)), "個": ("piece", Decimal(1)),
-    "h": ("hour", Decimal(1)), "hour": ("hour", Decimal(1)),
-}
-_UNIT = re.compile(r"^(g|kg|t)[-\s]?co2-?e(q)?/(.+)$", re.IGNORECASE)
-SUPPORTED_UNITS = "kg-CO2e/<kg|t|g|L|kL|m3|kWh|MWh|MJ|GJ|tkm|m2|piece|h> (also t-CO2e/…, g-CO2e/…)"
-
-
-def declared_unit(unit: str) -> tuple[str, Decimal] | None:
-    """``"t-CO2e/t"`` → ``("kilogram", factor)``: kg CO2e per 1 declared unit = value × factor."""
-    m = _UNIT.match(unit.strip().replace("₂", "2").replace("²", "2").replace("³", "3"))
-    if not m:
-        return None
-    declared = _DECLARED.get(m.group(3).strip().lower())
-    if declared is None:
-        return None
-    name, amount = declared
-    return name, _MASS[m.group(1).lower()] / amount
+#: Without a stated validity period a footprint is valid for 3 years from its reference period end (PACT v3).
+VALIDITY_YEARS = 3
 
 
 def decimal_str(value: Decimal) -> str:
@@ -55,16 +35,10 @@ def decimal_str(value: Decimal) -> str:
 
 def timestamp(value: str | datetime) -> str:
     """RFC 3339 in UTC with a ``Z``, to the second."""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    moment = parse_moment(value) if isinstance(value, str) else value
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def reference_period(fiscal_year: int, start_month: int) -> tuple[datetime, datetime]:
-    """Fiscal year ``2025`` starting in April: 2025-04-01 (inclusive) to 2026-04-01 (exclusive)."""
-    start = datetime(fiscal_year, start_month, 1, tzinfo=UTC)
-    return start, start.replace(year=fiscal_year + 1)
 
 
 def footprint_id(disclosure_id: str, index: int) -> str:
@@ -82,39 +56,76 @@ def product_urn(product_id: str, supplier_tenant_id: str) -> str:
 class Supplier:
     tenant_id: str
     company_name: str
-    fiscal_year_start_month: int = 4
-    geography_country: str = "JP"
 
 
-def _product_figures(payload: dict) -> list[tuple[int, dict, tuple[str, Decimal]]]:
+def readiness(payload: dict) -> list[dict[str, Any]]:
+    """Per ``product_footprint`` figure of a disclosure payload: is it served through PACT, and if not, what is missing."""
     out = []
     for index, figure in enumerate(payload["figures"]):
-        if figure.get("kind") == "product_footprint" and figure.get("product_id"):
-            unit = declared_unit(figure["unit"])
-            if unit is not None:
-                out.append((index, figure, unit))
+        if figure.get("kind") != "product_footprint":
+            continue
+        lacking = terms.missing(figure)
+        entry: dict[str, Any] = {"figure_index": index, "product_id": figure.get("product_id"),
+                                 "pact_ready": not lacking, "missing": lacking}
+        if lacking:
+            entry["detail"] = (f"Not served through the PACT API: figures[{index}] does not state {lacking}. "
+                               "The disclosure itself is valid; to serve the footprint to the buyer's PACT "
+                               "client, send a correction (POST /disclosures/{id}/corrections) that states them.")
+            entry["detail_ja"] = (f"PACT API では提供されません: figures[{index}] に {lacking} の記載がありません。"
+                                  "開示自体は有効です。買い手の PACT クライアントに提供するには、これらを記載した"
+                                  "訂正（POST /disclosures/{id}/corrections）を送ってください。")
+        out.append(entry)
     return out
+
+
+def _served(payload: dict) -> list[tuple[int, dict]]:
+    return [(index, figure) for index, figure in enumerate(payload["figures"])
+            if figure.get("kind") == "product_footprint" and figure.get("product_id") and not terms.missing(figure)]
+
+
+def _number(text: Any) -> str:
+    """A signed decimal string as served: the supplier's digits (``DecimalStr`` has no exponent)."""
+    return str(text)
 
 
 def footprints(disclosures: list[dict], supplier: Supplier) -> list[dict[str, Any]]:
     """The PACT footprints of one supplier→buyer pair's disclosures (rows of ``disclosures``, oldest first).
 
-    A corrected disclosure's footprints are ``Deprecated``; the correction's footprint of the same
-    product names them in ``precedingPfIds``.
+    Only figures that state every PACT datum are served. A corrected disclosure's footprints are
+    ``Deprecated``; the correction's footprint of the same product names them in ``precedingPfIds``.
     """
     by_id = {d["disclosure_id"]: d for d in disclosures}
     superseded = {d["supersedes_disclosure_id"] for d in disclosures if d.get("supersedes_disclosure_id")}
     out = []
     for d in disclosures:
         payload = d["payload"]
-        ref_start, ref_end = reference_period(payload["fiscal_year"], supplier.fiscal_year_start_month)
         previous = by_id.get(payload.get("supersedes_disclosure_id") or "")
-        for index, figure, (declared, factor) in _product_figures(payload):
-            value = Decimal(str(figure["value"])) * factor
-            preceding = [footprint_id(previous["disclosure_id"], i)
-                         for i, f, _ in _product_figures(previous["payload"])
-                         if f["product_id"] == figure["product_id"]] if previous else []
+        for index, figure in _served(payload):
+            fp = figure["footprint"]
             product = figure["product_id"]
+            preceding = [footprint_id(previous["disclosure_id"], i) for i, f in _served(previous["payload"])
+                         if f["product_id"] == product] if previous else []
+            geography = terms.geography_property(fp["geography"])
+            pcf: dict[str, Any] = {
+                "declaredUnitOfMeasurement": fp["declared_unit"],
+                "declaredUnitAmount": _number(fp["declared_unit_amount"]),
+                "productMassPerDeclaredUnit": _number(fp["product_mass_per_declared_unit"]),
+                "referencePeriodStart": timestamp(fp["reference_period_start"]),
+                "referencePeriodEnd": timestamp(fp["reference_period_end"]),
+                **({geography: fp["geography"]} if geography else {}),
+                "pcfExcludingBiogenicUptake": _number(fp["pcf_excluding_biogenic_uptake"]),
+                "pcfIncludingBiogenicUptake": _number(fp["pcf_including_biogenic_uptake"]),
+                "fossilCarbonContent": _number(fp["fossil_carbon_content"]),
+                **({"biogenicCarbonContent": _number(fp["biogenic_carbon_content"])}
+                   if fp.get("biogenic_carbon_content") is not None else {}),
+                "fossilGhgEmissions": _number(fp["fossil_ghg_emissions"]),
+                "packagingEmissionsIncluded": fp["packaging_emissions_included"],
+                "ccsTechnologicalCO2CaptureIncluded": fp["ccs_technological_co2_capture_included"],
+                "ipccCharacterizationFactors": list(fp["ipcc_characterization_factors"]),
+                "crossSectoralStandards": list(fp["cross_sectoral_standards"]),
+                "exemptedEmissionsPercent": _number(fp["exempted_emissions_percent"]),
+                "primaryDataShare": _number(fp["primary_data_share"]),
+            }
             pf: dict[str, Any] = {
                 "id": footprint_id(d["disclosure_id"], index),
                 "specVersion": SPEC_VERSION,
@@ -123,36 +134,31 @@ def footprints(disclosures: list[dict], supplier: Supplier) -> list[dict[str, An
                 "status": "Deprecated" if d["disclosure_id"] in superseded else "Active",
                 **({"statusComment": "Replaced by a corrected disclosure."}
                    if d["disclosure_id"] in superseded else {}),
-                "validityPeriodStart": timestamp(payload["granted_at"]),
-                "validityPeriodEnd": timestamp(ref_end.replace(year=ref_end.year + 3)),
                 "companyName": supplier.company_name or supplier.tenant_id,
                 "companyIds": [f"urn:uuid:{supplier.tenant_id}"],
-                "productDescription": f"{product}: product carbon footprint for fiscal year "
-                                      f"{payload['fiscal_year']}, disclosed through Tanso",
+                "productDescription": fp["product_description"],
                 "productIds": [product_urn(product, supplier.tenant_id)],
-                "productNameCompany": product,
-                "comment": f"Signed Tanso disclosure {d['disclosure_id']} (verify its signature_jws with the "
-                           "supplier-exchange JWKS); declared value "
-                           f"{decimal_str(Decimal(str(figure['value'])))} {figure['unit']}.",
-                "pcf": {
-                    "declaredUnitOfMeasurement": declared,
-                    "declaredUnitAmount": "1",
-                    "productMassPerDeclaredUnit": "1" if declared == "kilogram" else "0",
-                    "referencePeriodStart": timestamp(ref_start),
-                    "referencePeriodEnd": timestamp(ref_end),
-                    "geographyCountry": supplier.geography_country,
-                    "pcfExcludingBiogenicUptake": decimal_str(value),
-                    "pcfIncludingBiogenicUptake": decimal_str(value),
-                    "fossilGhgEmissions": decimal_str(value),
-                    "fossilCarbonContent": "0",
-                    "ipccCharacterizationFactors": ["AR5"],
-                    "crossSectoralStandards": ["GHGP-Product"],
-                    "exemptedEmissionsPercent": "0",
-                    "packagingEmissionsIncluded": False,
-                },
+                **({"productClassifications": list(fp["product_classifications"])}
+                   if fp.get("product_classifications") else {}),
+                "productNameCompany": fp["product_name"],
+                "comment": f"Signed Tanso disclosure {d['disclosure_id']}, figure {index} (verify its signature_jws "
+                           "with the supplier-exchange JWKS).",
+                "pcf": pcf,
             }
             out.append(pf)
     return out
+
+
+def validity(pf: dict[str, Any]) -> tuple[datetime, datetime]:
+    """The validity period: the stated one, else PACT's default of 3 years from the reference period end."""
+    if "validityPeriodStart" in pf:
+        return parse_moment(pf["validityPeriodStart"]), parse_moment(pf["validityPeriodEnd"])
+    end = parse_moment(pf["pcf"]["referencePeriodEnd"])
+    try:
+        later = end.replace(year=end.year + VALIDITY_YEARS)
+    except ValueError:  # 29 February
+        later = end.replace(year=end.year + VALIDITY_YEARS, day=28)
+    return end, later
 
 
 # --- filters (ListFootprints query and RequestCreated data share them) ---------------------------
@@ -184,21 +190,14 @@ class Criteria:
         return out
 
 
-def parse_moment(text: str) -> datetime:
-    """An RFC 3339 date-time or a date (midnight UTC); ``ValueError`` otherwise."""
-    text = text.strip()
-    if len(text) == 10:
-        return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
-    moment = datetime.fromisoformat(text.replace("z", "Z"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def matches(pf: dict[str, Any], c: Criteria) -> bool:
     """OR within one criterion, AND across criteria (PACT v3 filtering)."""
     pcf = pf["pcf"]
     geography = {pcf.get(k) for k in ("geographyCountry", "geographyCountrySubdivision",
                                        "geographyRegionOrSubregion")} - {None}
-    start, end = parse_moment(pf["validityPeriodStart"]), parse_moment(pf["validityPeriodEnd"])
+    if "geographyCountrySubdivision" in pcf:  # JP-13 lies within JP
+        geography.add(pcf["geographyCountrySubdivision"].split("-")[0])
+    start, end = validity(pf)
     return all((
         not c.product_ids or bool(set(c.product_ids) & set(pf["productIds"])),
         not c.company_ids or bool(set(c.company_ids) & set(pf["companyIds"])),

@@ -6,7 +6,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.model import status
-from . import tables
+from . import pact_mapping, tables
 
 STATUSES = ("requested", "viewed", "overdue", "granted", "declined")
 
@@ -67,7 +67,7 @@ async def progress(conn: AsyncConnection, buyer_tenant_id: str) -> list[dict]:
 
 def _disclosure_out(row, superseded_by: str | None) -> dict:
     return {**row["payload"], "signature_jws": row["signature_jws"], "kid": row["kid"],
-            "superseded_by": superseded_by}
+            "superseded_by": superseded_by, "pact_readiness": pact_mapping.readiness(row["payload"])}
 
 
 async def get_disclosure(conn: AsyncConnection, tenant_id: str, disclosure_id: str) -> dict | None:

@@ -46,7 +46,7 @@ class PactContext:
         return self._sender
 
     async def deliver_due(self, runtime: ServiceRuntime, **kwargs) -> int:
-        return await pact.deliver_due(runtime.engine, self.sender, geography_country=self.settings.pact.geography_country,
+        return await pact.deliver_due(runtime.engine, self.sender,
                                       give_up_seconds=self.settings.pact.callback_give_up_seconds, **kwargs)
 
     async def start(self, runtime: ServiceRuntime) -> None:
@@ -115,7 +115,7 @@ def make_router(ctx: PactContext) -> APIRouter:
             limit, offset, filters = pact.parse_page(_query(request))
             wanted = pact.criteria(filters)
             async with runtime(request).engine.connect() as conn:
-                found = [pf for pf in await pact.visible_footprints(conn, client, settings.pact.geography_country)
+                found = [pf for pf in await pact.visible_footprints(conn, client)
                          if mapping.matches(pf, wanted)]
             base = base_url(request)
         except pact.PactError as exc:
@@ -132,7 +132,7 @@ def make_router(ctx: PactContext) -> APIRouter:
         try:
             client = await caller(request)
             async with runtime(request).engine.connect() as conn:
-                found = [pf for pf in await pact.visible_footprints(conn, client, settings.pact.geography_country)
+                found = [pf for pf in await pact.visible_footprints(conn, client)
                          if pf["id"] == footprint_id.lower()]
         except pact.PactError as exc:
             return _error(exc)

@@ -13,7 +13,7 @@ from tanso_runtime.auth import Principal
 from tanso_runtime.errors import ProblemError
 from tanso_runtime import metrics
 
-from ..adapters import tables
+from ..adapters import pact_mapping, tables
 from ..adapters.signing import DisclosureSigner
 from ..domain import model
 from ..domain.events import DisclosureIssued, InvitationAccepted, InvitationIssued
@@ -191,4 +191,5 @@ async def _issue(uow: UnitOfWork, principal: Principal, signer: DisclosureSigner
     # Buyers' own systems: the same event, addressed to the buyer so a subscriber can filter on tenantid.
     await uow.publish(event, subject=disclosure_id, tenant_id=request.buyer_tenant_id, aggregate_type="disclosure",
                       topic=catalog.PUBLIC_DISCLOSURES_TOPIC)
-    return {**payload, "signature_jws": jws, "kid": signer.kid}
+    # Not signed: whether each product footprint can be served through PACT, and what it lacks if not.
+    return {**payload, "signature_jws": jws, "kid": signer.kid, "pact_readiness": pact_mapping.readiness(payload)}

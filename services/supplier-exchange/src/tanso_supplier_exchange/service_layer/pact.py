@@ -112,16 +112,16 @@ def _no_relationship(client: PactClient) -> PactError:
 # --- footprints ----------------------------------------------------------------------------------
 
 
-async def visible_footprints(conn: AsyncConnection, client: PactClient, geography_country: str) -> list[dict]:
-    """Every footprint the supplier granted to the client's buyer, oldest first (AccessDenied without a relationship)."""
+async def visible_footprints(conn: AsyncConnection, client: PactClient) -> list[dict]:
+    """Every footprint the supplier granted to the client's buyer with all PACT data stated, oldest first
+    (AccessDenied without a relationship)."""
     if not await _related(conn, client):
         raise _no_relationship(client)
     d = tables.disclosures
     rows = (await conn.execute(select(d).where(
         d.c.supplier_tenant_id == client.supplier_tenant_id, d.c.buyer_tenant_id == client.buyer_tenant_id)
         .order_by(d.c.granted_at, d.c.disclosure_id))).mappings().all()
-    supplier = mapping.Supplier(client.supplier_tenant_id, client.company_name, client.fiscal_year_start_month,
-                                geography_country)
+    supplier = mapping.Supplier(client.supplier_tenant_id, client.company_name)
     return mapping.footprints([dict(r) for r in rows], supplier)
 
 
@@ -267,14 +267,14 @@ async def accept_event(engine: AsyncEngine, client: PactClient, event: dict[str,
             log.info("PACT request %s from client %s received again; answered once", event["id"], client.client_id)
 
 
-async def answer_for(conn: AsyncConnection, row: dict, geography_country: str, now: datetime) -> dict[str, Any]:
+async def answer_for(conn: AsyncConnection, row: dict, now: datetime) -> dict[str, Any]:
     """The RequestFulfilled (non-empty ``pfs``) or RequestRejected event that answers ``row``."""
     client = PactClient(row["client_id"], row["supplier_tenant_id"], row["buyer_tenant_id"], row["company_name"],
                         row["fiscal_year_start_month"], row["callback_url"])
     base = {"specversion": "1.0", "id": row["id"], "source": row["source"], "time": mapping.timestamp(now)}
     try:
         wanted = criteria_from_event(row["criteria"])
-        pfs = [pf for pf in await visible_footprints(conn, client, geography_country) if mapping.matches(pf, wanted)]
+        pfs = [pf for pf in await visible_footprints(conn, client) if mapping.matches(pf, wanted)]
     except PactError as exc:
         return {**base, "type": REQUEST_REJECTED,
                 "data": {"requestEventId": row["request_event_id"], "error": {"code": exc.code,
@@ -290,7 +290,7 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 3600))
 
 
-async def deliver_due(engine: AsyncEngine, send, *, geography_country: str, give_up_seconds: int,
+async def deliver_due(engine: AsyncEngine, send, *, give_up_seconds: int,
                       now: datetime | None = None, batch: int = 20) -> int:
     """POST the answers that are due; ``send(url, event) -> None`` raises on failure. Returns how many went out."""
     now = now or _now()
@@ -298,7 +298,7 @@ async def deliver_due(engine: AsyncEngine, send, *, geography_country: str, give
     async with engine.connect() as conn:
         rows = (await conn.execute(select(t).where(t.c.state == "pending", t.c.next_attempt_at <= _iso(now))
                                    .order_by(t.c.next_attempt_at).limit(batch))).mappings().all()
-        answers = [(dict(r), await answer_for(conn, dict(r), geography_country, now)) for r in rows]
+        answers = [(dict(r), await answer_for(conn, dict(r), now)) for r in rows]
     delivered = 0
     for row, answer in answers:
         url = row["callback_url"].rstrip("/") + "/3/events"
