@@ -169,27 +169,51 @@ def disclose(buyer: Tenant, supplier: Tenant, figures: list[dict]) -> dict:
                        json={"figures": figures})
 
 
-STEEL = {"kind": "product_footprint", "product_id": "urn:gtin:4901234567894", "value": "2.35", "unit": "t-CO2e/t"}
-RESIN = {"kind": "product_footprint", "product_id": "urn:gtin:4901234567900", "value": "0.82", "unit": "kg-CO2e/kg"}
-BOLT = {"kind": "product_footprint", "product_id": "BOLT-M8", "value": "0.0125", "unit": "kg-CO2e/piece"}
-OTHER = {"kind": "product_footprint", "product_id": "urn:gtin:4909999999999", "value": "9.9", "unit": "kg-CO2e/kg"}
+def pact_data(name: str, description: str, pcf: str, **more) -> dict:
+    """What a supplier states for PACT v3 with a product footprint (every mandatory datum), per 1 declared unit."""
+    return {"product_name": name, "product_description": description, "declared_unit": "kilogram",
+            "declared_unit_amount": "1", "product_mass_per_declared_unit": "1",
+            "reference_period_start": "2025-04-01", "reference_period_end": "2026-04-01", "geography": "JP",
+            "pcf_excluding_biogenic_uptake": pcf, "pcf_including_biogenic_uptake": pcf, "fossil_ghg_emissions": pcf,
+            "fossil_carbon_content": "0", "ipcc_characterization_factors": ["AR6"],
+            "cross_sectoral_standards": ["ISO14067", "PACT-3.0"], "exempted_emissions_percent": "0",
+            "packaging_emissions_included": False, "ccs_technological_co2_capture_included": False,
+            "primary_data_share": "35", **more}
+
+
+STEEL = {"kind": "product_footprint", "product_id": "urn:gtin:4901234567894", "value": "2.35", "unit": "t-CO2e/t",
+         "footprint": pact_data("熱延鋼板", "Hot-rolled steel coil, unpacked", "2.35")}
+RESIN = {"kind": "product_footprint", "product_id": "urn:gtin:4901234567900", "value": "0.82", "unit": "kg-CO2e/kg",
+         "footprint": pact_data("PP 樹脂", "Polypropylene resin pellets, 25 kg bags", "0.82", geography="JP-13",
+                                product_classifications=["urn:eclass:0173-1#01-AAA123#005"],
+                                biogenic_carbon_content="0", packaging_emissions_included=True)}
+BOLT = {"kind": "product_footprint", "product_id": "BOLT-M8", "value": "0.0125", "unit": "kg-CO2e/piece",
+        "footprint": pact_data("六角ボルト M8", "Hex bolt M8x30", "0.0125", declared_unit="piece",
+                               product_mass_per_declared_unit="0.0152")}
+#: Granted as before PACT data could be stated: a valid disclosure that the PACT API does not serve.
+WASHER = {"kind": "product_footprint", "product_id": "urn:gtin:4901234567917", "value": "0.003",
+          "unit": "kg-CO2e/piece"}
+OTHER = {"kind": "product_footprint", "product_id": "urn:gtin:4909999999999", "value": "9.9", "unit": "kg-CO2e/kg",
+         "footprint": pact_data("Other", "Granted to the other buyer only", "9.9")}
 
 
 @pytest.fixture(scope="module")
 def world(platform, ca, receiver):
-    """A supplier that granted three product footprints to a buyer (and one to another buyer), and
-    the PACT client credentials the supplier's admin issued for each buyer."""
+    """A supplier that granted four product footprints to a buyer, three of them with the PACT data
+    stated (and one to another buyer), and the PACT client credentials the supplier's admin issued
+    for each buyer."""
     ca_file = ca[0]
     supplier = Tenant(platform.https_url, ca_file, "適合試験サプライヤー株式会社")
     buyer = Tenant(platform.https_url, ca_file, "Conformance Buyer")
     other = Tenant(platform.https_url, ca_file, "Other Buyer")
-    disclosure = disclose(buyer, supplier, [STEEL, RESIN, BOLT])
+    disclosure = disclose(buyer, supplier, [STEEL, RESIN, BOLT, WASHER])
     disclose(other, supplier, [OTHER])
     client = supplier.ok("POST", "/api/identity/machine-clients", json={
         "name": "Conformance Buyer PACT", "buyer_tenant_id": buyer.tenant_id, "callback_url": receiver.url})
     other_client = supplier.ok("POST", "/api/identity/machine-clients", json={
         "name": "Other Buyer PACT", "buyer_tenant_id": other.tenant_id})
     yield {"supplier": supplier, "buyer": buyer, "other": other, "disclosure": disclosure, "client": client,
+           "granted": {f["product_id"]: f for f in (STEEL, RESIN, BOLT, WASHER)},
            "other_client": other_client, "base": f"{platform.https_url}/pact", "ca_file": ca_file}
     for tenant in (supplier, buyer, other):
         tenant.client.close()

@@ -34,14 +34,20 @@ PCF_REQUIRED = ("declaredUnitOfMeasurement", "declaredUnitAmount", "productMassP
                 "referencePeriodStart", "referencePeriodEnd", "pcfExcludingBiogenicUptake",
                 "pcfIncludingBiogenicUptake", "fossilGhgEmissions", "fossilCarbonContent",
                 "ipccCharacterizationFactors", "crossSectoralStandards", "exemptedEmissionsPercent")
+#: "SHALL" (required to report on) in the v3 specification, beyond its schema's required list.
+PCF_SHALL = ("packagingEmissionsIncluded", "ccsTechnologicalCO2CaptureIncluded", "primaryDataShare")
 PCF_DECIMALS = ("declaredUnitAmount", "productMassPerDeclaredUnit", "pcfExcludingBiogenicUptake",
-                "pcfIncludingBiogenicUptake", "fossilGhgEmissions", "fossilCarbonContent", "exemptedEmissionsPercent")
+                "pcfIncludingBiogenicUptake", "fossilGhgEmissions", "fossilCarbonContent", "exemptedEmissionsPercent",
+                "primaryDataShare")
+GEOGRAPHY = ("geographyCountry", "geographyCountrySubdivision", "geographyRegionOrSubregion")
 
 
 def check_footprint(pf: dict) -> None:
     """Our reading of the v3 ProductFootprint: required properties, UUID id, decimals as strings."""
-    missing = [k for k in PF_REQUIRED if k not in pf] + [f"pcf.{k}" for k in PCF_REQUIRED if k not in pf["pcf"]]
+    missing = [k for k in PF_REQUIRED if k not in pf] + [f"pcf.{k}" for k in PCF_REQUIRED + PCF_SHALL
+                                                           if k not in pf["pcf"]]
     assert not missing, f"footprint lacks {missing}"
+    assert sum(k in pf["pcf"] for k in GEOGRAPHY) <= 1  # one geographic granularity (none: global)
     assert str(uuid.UUID(pf["id"])) == pf["id"]
     assert pf["specVersion"].startswith("3.") and pf["status"] in ("Active", "Deprecated")
     assert pf["productIds"] and all(p.startswith("urn:") for p in pf["productIds"])
@@ -49,7 +55,9 @@ def check_footprint(pf: dict) -> None:
     for key in PCF_DECIMALS:
         assert isinstance(pf["pcf"][key], str) and DECIMAL.match(pf["pcf"][key]), (key, pf["pcf"][key])
     for key in ("created", "validityPeriodStart", "validityPeriodEnd"):
-        datetime.fromisoformat(pf[key])
+        if key in pf or key == "created":  # no stated validity period: 3 years from the reference period end
+            datetime.fromisoformat(pf[key])
+    assert pf["pcf"]["referencePeriodStart"] < pf["pcf"]["referencePeriodEnd"]
 
 
 def basic(client_id: str, secret: str) -> dict:
@@ -133,6 +141,7 @@ def test_04_list_footprints(http, world, all_footprints):
     """TC#4: GET /3/footprints → 200/202 with every footprint granted to the client's buyer, no one else's."""
     for pf in all_footprints:
         check_footprint(pf)
+    # the washer was granted without the PACT data, so it is not served
     assert sorted(p for pf in all_footprints for p in pf["productIds"]) == sorted(
         [STEEL_ID, RESIN_ID, f"urn:tanso:product:{world['supplier'].tenant_id}:BOLT-M8"])
     assert "urn:gtin:4909999999999" not in str(all_footprints)  # granted to the other buyer only
@@ -310,15 +319,16 @@ def test_21_filter_by_company_id(http, world, auth, all_footprints):
 
 
 def test_22_filter_by_geography(http, world, auth, all_footprints):
-    """TC#22: geography=<country> → the footprints of that country."""
+    """TC#22: geography=<country> → the footprints within that country (its subdivisions included)."""
     assert listed(http, world, auth, "geography=JP") == all_footprints
+    assert [pf["productIds"] for pf in listed(http, world, auth, "geography=JP-13")] == [[RESIN_ID]]
 
 
 def test_23_filter_by_classification(http, world, auth, all_footprints):
-    """TC#23: classification=… → only footprints with that classification (Tanso's carry none yet)."""
+    """TC#23: classification=… → only footprints with that classification (the resin's, as its supplier stated)."""
     found = listed(http, world, auth, "classification=urn:eclass:0173-1%2301-AAA123%23005")
-    assert all("urn:eclass:0173-1#01-AAA123#005" in pf.get("productClassifications", []) for pf in found)
-    assert len(found) < len(all_footprints)
+    assert [pf["productIds"] for pf in found] == [[RESIN_ID]]
+    assert found[0]["productClassifications"] == ["urn:eclass:0173-1#01-AAA123#005"]
 
 
 def test_24_filter_by_valid_on(http, world, auth, all_footprints):
@@ -380,7 +390,29 @@ def test_40_odata_filter_is_a_bad_request(http, world, auth):
     assert r.status_code == 400 and r.json()["code"] == "BadRequest" and "data" not in r.json()
 
 
-# --- beyond the list: isolation ------------------------------------------------------------------
+# --- beyond the list: the supplier's data only, isolation ------------------------------------------
+
+
+def test_served_footprints_carry_exactly_what_the_supplier_stated(world, all_footprints):
+    """Tanso rule: every PACT datum is the supplier's own statement, nothing is filled in for it; a product
+    footprint granted without them is not served, and the grant said what was missing."""
+    resin = next(pf for pf in all_footprints if pf["productIds"] == [RESIN_ID])
+    stated = world["granted"][RESIN_ID]["footprint"]
+    assert (resin["productNameCompany"], resin["productDescription"]) == (stated["product_name"],
+                                                                          stated["product_description"])
+    assert resin["pcf"] == {
+        "declaredUnitOfMeasurement": "kilogram", "declaredUnitAmount": "1", "productMassPerDeclaredUnit": "1",
+        "referencePeriodStart": "2025-04-01T00:00:00Z", "referencePeriodEnd": "2026-04-01T00:00:00Z",
+        "geographyCountrySubdivision": "JP-13", "pcfExcludingBiogenicUptake": "0.82",
+        "pcfIncludingBiogenicUptake": "0.82", "fossilGhgEmissions": "0.82", "fossilCarbonContent": "0",
+        "biogenicCarbonContent": "0", "ipccCharacterizationFactors": ["AR6"],
+        "crossSectoralStandards": ["ISO14067", "PACT-3.0"], "exemptedEmissionsPercent": "0",
+        "packagingEmissionsIncluded": True, "ccsTechnologicalCO2CaptureIncluded": False, "primaryDataShare": "35"}
+    washer_id = "urn:gtin:4901234567917"
+    washer, = [e for e in world["disclosure"]["pact_readiness"] if e["product_id"] == washer_id]
+    assert washer["pact_ready"] is False and "footprint.fossil_carbon_content" in washer["missing"]
+    assert [e["pact_ready"] for e in world["disclosure"]["pact_readiness"]] == [True, True, True, False]
+    assert washer_id in world["granted"] and washer_id not in str(all_footprints)
 
 
 def test_a_client_never_sees_another_buyers_footprints(http, world, all_footprints):
