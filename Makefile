@@ -35,8 +35,9 @@ schemas: install  ## regenerate the committed JSON Schemas and AsyncAPI document
 lint: install
 	@$(UV) run --locked ruff check .
 
-bench: install  ## activity → report latency at 50 requests/s for 60 s
+bench: install  ## activity → report latency at 50 requests/s for 60 s; recompute of 1M lines after a factor change (PostgreSQL)
 	@$(UV) run --locked python bench/latency.py
+	@$(UV) run --locked python bench/recompute.py
 
 clean:
 	rm -rf .venv .pytest_cache

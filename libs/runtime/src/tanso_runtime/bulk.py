@@ -95,6 +95,8 @@ class BulkWriter:
             if self.dialect == "postgresql":
                 staging = await self._staging_table(table, (*keys, *columns))
                 await self.driver.copy_records_to_table(staging, records=rows, columns=[*keys, *columns])
+                # statistics of this chunk, or the planner may hash-join the whole target table per chunk
+                await self.driver.execute(f"ANALYZE {staging}")
                 await self.driver.execute(
                     f"UPDATE {q(table.name)} AS t SET {', '.join(f'{q(c)} = s.{q(c)}' for c in columns)} "
                     f"FROM {staging} AS s WHERE {' AND '.join(f't.{q(k)} = s.{q(k)}' for k in keys)}")
