@@ -20,7 +20,7 @@ How the rows reach the database (measured in services/activities/bench/csv_impor
   on the SQLAlchemy connection's own driver connection, so it is part of the caller's transaction.
 * SQLite: ``executemany`` of one prepared ``INSERT`` per table on the SQLAlchemy connection's own
   ``sqlite3`` connection (same ``BEGIN IMMEDIATE`` transaction), the chunk's three statements in
-  one call on a thread (aiosqlite's, or a worker thread for ``tanso_runtime.sqlite_inline``).
+  one call on a thread (``tanso_runtime.sqlite_inline``'s bulk offload, or aiosqlite's thread).
   SQLite releases the GIL while it writes, so the next chunk is built meanwhile.
 * Other dialects: SQLAlchemy Core ``insert(table)`` with a list of tuples turned into parameter sets.
 
@@ -187,9 +187,11 @@ async def _sqlite_writer(conn: AsyncConnection, messaging: MessagingTables):
     def start(rows: Rows) -> Awaitable[None]:
         if not isinstance(connection, sqlite3.Connection):  # pragma: no cover - another wrapper
             return asyncio.ensure_future(one_by_one(rows))
+        if hasattr(driver, "_offload"):  # sqlite_inline: its bulk calls run on a thread, one at a time
+            return asyncio.ensure_future(driver._offload(write_all, rows))
         if hasattr(driver, "_execute"):  # aiosqlite: the connection belongs to aiosqlite's thread
             return asyncio.ensure_future(driver._execute(write_all, rows))
-        return asyncio.ensure_future(asyncio.to_thread(write_all, rows))  # sqlite_inline: any thread
+        return asyncio.ensure_future(one_by_one(rows))  # pragma: no cover - another wrapper
 
     return start, (sqlite3.IntegrityError, sqlite3.Error)
 
