@@ -227,6 +227,15 @@ def test_the_mapping_invents_nothing_for_an_unstated_optional_datum():
     assert pact_mapping.validity(pf) == (datetime(2026, 4, 1, tzinfo=UTC), datetime(2029, 4, 1, tzinfo=UTC))
 
 
+def test_units_convert_exactly_to_kg_per_declared_unit():
+    """Used to check that a figure's value and its stated PACT footprint are the same statement."""
+    assert pact_mapping.declared_unit("kg-CO2e/kWh") == ("kilowatt hour", Decimal(1))
+    assert pact_mapping.declared_unit("t-CO2e/kL") == ("liter", Decimal(1))
+    assert pact_mapping.declared_unit("g-CO2e/kg") == ("kilogram", Decimal("0.001"))
+    assert pact_mapping.declared_unit("kgCO2eq/MWh") == ("kilowatt hour", Decimal("0.001"))
+    assert pact_mapping.declared_unit("t-CO2e") is None and pact_mapping.declared_unit("kg-CO2e/furlong") is None
+
+
 async def test_a_client_sees_only_what_its_supplier_granted_to_its_buyer(client, token):
     mine = await grant_products(client, [STEEL])
     other_buyer = await grant_products(client, [BOLT], buyer=BUYER2)

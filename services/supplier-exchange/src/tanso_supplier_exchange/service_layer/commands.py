@@ -9,9 +9,9 @@ from datetime import date
 from sqlalchemy import select
 from tanso_events import catalog
 from tanso_events.unit_of_work import UnitOfWork
+from tanso_runtime import metrics
 from tanso_runtime.auth import Principal
 from tanso_runtime.errors import ProblemError
-from tanso_runtime import metrics
 
 from ..adapters import pact_mapping, tables
 from ..adapters.signing import DisclosureSigner
