@@ -24,7 +24,7 @@ How the rows reach the database (measured in services/activities/bench/csv_impor
   SQLite releases the GIL while it writes, so the next chunk is built meanwhile.
 * Other dialects: SQLAlchemy Core ``insert(table)`` with a list of tuples turned into parameter sets.
 
-Either way no SQLAlchemy parameter processing runs per row (it cost ~25 µs a row): JSON texts are
+On SQLite and PostgreSQL no SQLAlchemy parameter processing runs per row (it cost ~25 µs a row); JSON texts are
 assembled from pre-encoded parts, and values equal for every row (``meta``, ``headers``, times) go
 through the column type's own bind processor once (:func:`processed`). The stored bytes are the ones
 the unit of work would store: tests compare both paths and rebuild the projection from the events.
