@@ -188,56 +188,59 @@ async def recompute(engine, page_rows: int) -> dict:
 
 
 async def copy_limits(dsn: str, n: int) -> dict:
-    """COPY of the same number of rows, with the same sizes as the recompute's, into tables without indexes."""
+    """Plain COPY of ``n`` rows per table, of the recompute's row sizes, each into a new table without indexes.
+
+    Parts: the event-store rows, the audit rows, the outbox rows (each as large as a real new one: the
+    stored text of the newest row, its id varied) and the line update (COPY of the update rows into a
+    staging table + one ``UPDATE emission_lines … FROM`` it). Wall and PostgreSQL backend CPU per part.
+    """
     conn = await asyncpg.connect(dsn)
     try:
-        samples = {}
-        samples["audit"] = await conn.fetchrow(
-            "SELECT audit_record_id, tenant_id, seq, line_id, line_revision, supersedes, record::text AS record, "
-            "prev_hash, hash FROM audit_records WHERE supersedes IS NOT NULL ORDER BY seq DESC LIMIT 1")
-        samples["event"] = await conn.fetchrow(
-            "SELECT event_id, stream_id, version, type, data::text AS data, meta::text AS meta, tenant_id, recorded_at "
-            "FROM event_store WHERE type = 'LineComputed' ORDER BY position DESC LIMIT 1")
-        samples["outbox"] = await conn.fetchrow(
-            "SELECT id, aggregatetype, aggregateid, type, topic, payload, headers::text AS headers, created_at "
-            "FROM outbox ORDER BY position DESC LIMIT 1")
+        pid = await conn.fetchval("SELECT pg_backend_pid()")
+        samples = {
+            "audit rows": await conn.fetchrow(
+                "SELECT audit_record_id, tenant_id, seq, line_id, line_revision, supersedes, record::text AS record, "
+                "prev_hash, hash FROM audit_records WHERE supersedes IS NOT NULL ORDER BY seq DESC LIMIT 1"),
+            "event-store rows": await conn.fetchrow(
+                "SELECT event_id, stream_id, version, type, data::text AS data, meta::text AS meta, tenant_id, "
+                "recorded_at FROM event_store WHERE type = 'LineComputed' ORDER BY position DESC LIMIT 1"),
+            "outbox rows": await conn.fetchrow(
+                "SELECT id, aggregatetype, aggregateid, type, topic, payload, headers::text AS headers, created_at "
+                "FROM outbox ORDER BY position DESC LIMIT 1"),
+        }
+        sources = {"audit rows": "audit_records", "event-store rows": "event_store", "outbox rows": "outbox"}
         results = {}
-        for name, (table, parts) in {
-            "audit rows": ("copy_limit_audit", ["audit"]),
-            "every row the recompute writes": ("copy_limit_all", ["event", "audit", "outbox"]),
-        }.items():
-            seconds = 0.0
-            cpu = time.process_time()
-            async with conn.transaction():
-                for part in parts:
-                    sample = samples[part]
-                    columns = list(sample.keys())
-                    await conn.execute(f"DROP TABLE IF EXISTS {table}_{part}")
-                    source = {"audit": "audit_records", "event": "event_store", "outbox": "outbox"}[part]
-                    casts = ", ".join(columns)
-                    await conn.execute(f"CREATE TABLE {table}_{part} AS SELECT {casts} FROM {source} WITH NO DATA")
-                    template = tuple(sample.values())
-                    key = template[0]
-                    for begin in range(0, n, 50_000):
-                        ids = uuid4s(min(50_000, n - begin))
-                        rows = [tuple(v.replace(key, i) if isinstance(v, str) else v for v in template)
-                                for i in ids]
-                        started = time.perf_counter()
-                        await conn.copy_records_to_table(f"{table}_{part}", records=rows, columns=columns)
-                        seconds += time.perf_counter() - started
-                if "outbox" in parts:  # the line update: COPY into a staging table + UPDATE … FROM
-                    started = time.perf_counter()
-                    await conn.execute(f"CREATE TEMP TABLE {table}_upd AS SELECT tenant_id, line_id, line_revision, "
-                                       "status, factor_version_id, co2e_t, audit_record_id, message FROM emission_lines")
-                    await conn.execute(f"UPDATE emission_lines AS t SET line_revision = s.line_revision, "
-                                       f"co2e_t = s.co2e_t FROM {table}_upd s WHERE t.tenant_id = s.tenant_id "
-                                       "AND t.line_id = s.line_id")
-                    seconds += time.perf_counter() - started
+        for part, sample in samples.items():
+            columns = list(sample.keys())
+            await conn.execute("DROP TABLE IF EXISTS copy_limit")
+            await conn.execute(f"CREATE TABLE copy_limit AS SELECT {', '.join(columns)} FROM {sources[part]} "
+                               "WITH NO DATA")
+            template = tuple(sample.values())
+            key = template[0]
+            wall, server = 0.0, backend_cpu(pid)
+            for begin in range(0, n, 50_000):
+                rows = [tuple(v.replace(key, i) if isinstance(v, str) else v for v in template)
+                        for i in uuid4s(min(50_000, n - begin))]
                 started = time.perf_counter()
-            seconds += time.perf_counter() - started  # the commit
-            results[name] = {"wall": seconds, "cpu": time.process_time() - cpu}
-            for part in parts:
-                await conn.execute(f"DROP TABLE IF EXISTS {table}_{part}")
+                await conn.copy_records_to_table("copy_limit", records=rows, columns=columns)
+                wall += time.perf_counter() - started
+            results[part] = {"wall": wall, "server_cpu": backend_cpu(pid) - server}
+            await conn.execute("DROP TABLE copy_limit")
+        updates = [(r[0], r[1], 3, "calculated", "fv-3", r[2], r[3], r[4]) for r in await conn.fetch(
+            "SELECT tenant_id, line_id, co2e_t, audit_record_id, message FROM emission_lines")][:n]
+        wall, server = time.perf_counter(), backend_cpu(pid)
+        async with conn.transaction():
+            await conn.execute("CREATE TEMP TABLE copy_limit_lines AS SELECT tenant_id, line_id, line_revision, status, "
+                               "factor_version_id, co2e_t, audit_record_id, message FROM emission_lines WITH NO DATA")
+            await conn.copy_records_to_table("copy_limit_lines", records=updates)
+            await conn.execute("ANALYZE copy_limit_lines")
+            await conn.execute(
+                "UPDATE emission_lines AS t SET line_revision = s.line_revision, status = s.status, "
+                "factor_version_id = s.factor_version_id, co2e_t = s.co2e_t, audit_record_id = s.audit_record_id, "
+                "message = s.message FROM copy_limit_lines s WHERE t.tenant_id = s.tenant_id AND t.line_id = s.line_id")
+            await conn.execute("DROP TABLE copy_limit_lines")
+        results["line update (COPY + UPDATE … FROM)"] = {"wall": time.perf_counter() - wall,
+                                                         "server_cpu": backend_cpu(pid) - server}
         return results
     finally:
         await conn.close()
@@ -309,16 +312,20 @@ async def main() -> None:
         assert changed == records == published == args.lines, (changed, records, published)
         rate = args.lines / result["wall"]
         print(f"recompute {args.lines:,} lines, end to end until commit: {result['wall']:.1f} s = {rate:,.0f} lines/s "
-              f"(target ≤ 20 s, 50k lines/s: {'met' if result['wall'] <= 20 else 'NOT met'}); "
+              f"(target 50k lines/s, 1M in ≤ 20 s: {'met' if rate >= 50_000 else 'NOT met'}); "
               f"CPU: Python {result['cpu']:.1f} s, PostgreSQL backend {result['server_cpu']:.1f} s")
 
         limits = numpy_limits(activities, args.lines, figures)  # same order: activity, primary then market
         print(f"NumPy, same multiplication on {args.lines:,} lines: float64 {limits['float64'] * 1000:.1f} ms "
               f"({limits['float64 equal']:,}/{limits['checked']:,} equal to the Decimal figures); integer-scaled "
               f"decimal {limits['int64'] * 1000:.1f} ms ({limits['int64 exact']:,}/{limits['checked']:,} exact)")
-        for what, r in (await copy_limits(dsn, args.lines)).items():
+        parts = await copy_limits(dsn, args.lines)
+        for what, r in parts.items():
             print(f"plain COPY of {args.lines:,} {what}: {r['wall']:.1f} s = {args.lines / r['wall']:,.0f} rows/s "
-                  f"(Python CPU {r['cpu']:.1f} s)")
+                  f"(PostgreSQL backend CPU {r['server_cpu']:.1f} s)")
+        wall, server = sum(r["wall"] for r in parts.values()), sum(r["server_cpu"] for r in parts.values())
+        print(f"plain COPY of everything the recompute writes for {args.lines:,} lines: {wall:.1f} s = "
+              f"{args.lines / wall:,.0f} lines/s (PostgreSQL backend CPU {server:.1f} s)")
         if args.verify:
             async with engine.connect() as conn:
                 tenants = [r[0] for r in await conn.execute(text("SELECT DISTINCT tenant_id FROM audit_records"))]

@@ -93,7 +93,7 @@ async def history(engine):
     await deliver(engine, activity("act-fixed", "100"), A)
     await deliver(engine, catalog.ActivityCorrected(
         activity_id="act-fixed", revision=2, org_unit_id="site-2", item_code="electricity", period="2025-06",
-        fiscal_year=2025, amount=Decimal("250"), unit="kWh", corrected_by="u1", reason="invoice"), A)
+        fiscal_year=2025, amount=Decimal(250), unit="kWh", corrected_by="u1", reason="invoice"), A)
     for n in range(1, 6):
         await deliver(engine, activity(f"b-{n}", str(n * 1000)), B)
     await deliver(engine, activity("b-2024", "10", fy=2024), B)

@@ -11,7 +11,7 @@ same rows in bulk and gives the same bytes:
 2. The work table is read in pages of ``page_rows``. Each line of the plain case — activity active
    and at the revision the line was computed with, logic version unchanged, the logic still plans
    this line with this factor code, a factor version in force and units that fit — is computed with
-   the same pure functions as ``_compute`` (``factor_result``, ``record_fields``, ``emission_event``,
+   the same pure functions as ``_compute`` (``apply_factor``, ``_formula``, ``factor_result``, ``record_fields``, ``emission_event``,
    ``chain_hash``); a line whose figure, factor version, revisions and status are all unchanged gets
    no record, as there. Any other line (pending, error, voided activity, changed logic …) falls
    back to ``recompute_activity`` for its whole activity, at its place in the order: the rows built
@@ -42,6 +42,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from json.encoder import encode_basestring, encode_basestring_ascii
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import select, text
@@ -58,14 +59,16 @@ from tanso_runtime.bulk import BulkWriter, processed, uuid4s
 from ..adapters import tables
 from ..adapters.projections import PROJECTIONS, trail
 from ..domain.events import LineComputed
-from ..domain.formula import GENESIS_HASH, FactorTerms, factor_terms, fmt
+from ..domain.formula import GENESIS_HASH, FactorTerms, apply_factor, factor_terms, fmt
 from ..domain.logic import LogicItem
 from .lines import (
     LinePlan,
+    _formula,
     _reason_label,
     emission_event,
     factor_result,
     logic_item,
+    multiplier_of,
     plan_lines,
     quantity_unit_of,
     recompute_activity,
@@ -110,10 +113,19 @@ class RecomputeResult:
     seconds: float = 0.0
 
 
-def _format_string(serialised: str) -> str:
-    """A ``str.format`` template: braces doubled, each quoted placeholder replaced by ``{i}``."""
-    escaped = serialised.replace("{", "{{").replace("}", "}}")
-    return _SLOT_TEXT.sub(lambda m: "{" + m.group(1) + "}", escaped)
+class _Filler:
+    """A serialised sample record whose quoted placeholders are replaced by each line's JSON texts."""
+
+    def __init__(self, serialised: str) -> None:
+        parts = _SLOT_TEXT.split(serialised)  # literal, slot number, literal, … literal
+        slots = [int(n) for n in parts[1::2]]
+        self.parts = parts
+        self.pick = (lambda values: (values[slots[0]],)) if len(slots) == 1 else itemgetter(*slots)
+
+    def __call__(self, values: tuple) -> str:
+        out = self.parts.copy()
+        out[1::2] = self.pick(values)
+        return "".join(out)
 
 
 @dataclass(frozen=True)
@@ -125,9 +137,11 @@ class Template:
     factor: Any
     logic_version: int
     terms: FactorTerms
-    stored: str  # json.dumps(record) with placeholders: event data and audit_records.record
-    canonical: str  # canonical_json(record without hash): what the hash covers
-    payload: str  # Envelope.model_dump_json() of the EmissionCalculated
+    multiplier: Decimal
+    quantity_unit: str
+    stored: _Filler  # json.dumps(record): event data and audit_records.record
+    canonical: _Filler  # canonical_json(record without hash): what the hash covers
+    payload: _Filler  # Envelope.model_dump_json() of the EmissionCalculated
     message: str | None
 
 
@@ -178,7 +192,8 @@ def _template(uow: UnitOfWork, tenant_id: str, fiscal_year: int, item_code: str,
     texts = (stored, canonical, payload)
     if any(t.count("@@tanso-slot-") != len(_SLOT_TEXT.findall(t)) for t in texts):
         raise _Unplain  # a constant of the group looks like a placeholder: leave it to the per-activity path
-    return Template(item, plan, factor, logic_version, terms, *map(_format_string, texts), message=plan.note)
+    return Template(item, plan, factor, logic_version, terms, multiplier_of(item, plan),
+                    quantity_unit_of(item, plan, unit), *map(_Filler, texts), message=plan.note)
 
 
 def _encode(value: str) -> tuple[str, str]:
@@ -280,9 +295,12 @@ async def recompute_factor_lines(uow: UnitOfWork, factor_code: str, valid_from_f
                     skip_activity = (tenant, activity_id)
                     continue
                 amount = Decimal(amount_text)
-                computed = factor_result(template.item, template.plan, {"amount": amount, "unit": unit},
-                                         template.factor, template.terms)
-                result_t = computed["result_t"]
+                # factor_result's figure and formula (its conversion section is the template's)
+                calc = apply_factor(amount * template.multiplier, template.quantity_unit, template.factor["value"],
+                                    template.factor["value_unit"], template.terms)
+                result_t = fmt(calc.co2e_t)
+                formula = _formula(template.item, template.plan, {"amount": amount, "unit": unit},
+                                   template.multiplier, calc.formula)
                 factor_version_id = template.factor["factor_version_id"]
                 if status == "calculated" and line_factor_version_id == factor_version_id \
                         and fmt(Decimal(co2e_t)) == result_t:
@@ -307,26 +325,29 @@ async def recompute_factor_lines(uow: UnitOfWork, factor_code: str, valid_from_f
                 if per is None:
                     per = encoded[period] = _encode(period)
                 per_a, per_u = per
-                formula_a, formula_u = _encode(computed["formula"])
+                formula_a, formula_u = _encode(formula)
                 quoted_result = f'"{result_t}"'
                 quoted_amount = f'"{fmt(amount)}"'
                 q_audit, q_prev_audit, q_prev_hash = f'"{audit_id}"', f'"{prev_audit_id}"', f'"{prev_hash}"'
                 new_revision = str(line_revision + 1)
-                canonical = template.canonical.format(
-                    quoted_result, formula_u, q_audit, seq, line_u, new_revision, act_u, revision, ev_u, org_u,
-                    per_u, quoted_amount, q_prev_audit, q_prev_hash)
+                q_message = f'"{message_id}"'
+                seq_text, revision_text = str(seq), str(revision)
+                # values in _SLOTS order: JSON texts as json.dumps writes them (ASCII) and as UTF-8
+                canonical = template.canonical((
+                    quoted_result, formula_u, q_audit, seq_text, line_u, new_revision, act_u, revision_text, ev_u, org_u,
+                    per_u, quoted_amount, q_prev_audit, q_prev_hash, None, q_message))
                 digest = sha256((prev_hash + canonical).encode()).hexdigest()
-                stored = template.stored.format(
-                    quoted_result, formula_a, q_audit, seq, line_a, new_revision, act_a, revision, ev_a, org_a,
-                    per_a, quoted_amount, q_prev_audit, q_prev_hash, f'"{digest}"')
+                stored = template.stored((
+                    quoted_result, formula_a, q_audit, seq_text, line_a, new_revision, act_a, revision_text, ev_a, org_a,
+                    per_a, quoted_amount, q_prev_audit, q_prev_hash, f'"{digest}"', q_message))
                 head[0], head[1] = seq, digest
                 events.append((event_store_id, "audit-" + tenant, seq, _RECORD_TYPE, '{"record": ' + stored + "}",
                                meta, tenant, recorded_at))
                 audits.append((audit_id, tenant, seq, line_id, line_revision + 1, prev_audit_id, stored, prev_hash,
                                digest))
-                payload = template.payload.format(
-                    quoted_result, None, q_audit, None, line_u, new_revision, act_u, None, None, org_u, per_u, None,
-                    q_prev_audit, None, None, f'"{message_id}"')
+                payload = template.payload((
+                    quoted_result, formula_u, q_audit, seq_text, line_u, new_revision, act_u, revision_text, ev_u, org_u,
+                    per_u, quoted_amount, q_prev_audit, q_prev_hash, None, q_message))
                 outbox.append((message_id, "emission_line", line_id, _EVENT_TYPE, _TOPIC, payload, headers,
                                created_at))
                 updates.append((tenant, line_id, line_revision + 1, "calculated", factor_version_id, result_t,

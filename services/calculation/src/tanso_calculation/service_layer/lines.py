@@ -223,14 +223,19 @@ def emission_event(a, item: LogicItem | None, plan: LinePlan, record: dict, stat
 def factor_result(item: LogicItem, plan: LinePlan, a, factor, terms: FactorTerms | None = None) -> dict:
     """result_t, formula and conversion of a line computed with ``factor``; ``terms`` may be kept by a caller
     applying one factor to many amounts (:func:`factor_terms` of the same units). Raises on units that do not fit."""
-    multiplier = item.multiplier() if plan.kind != "upstream" else Decimal(1)
-    quantity_unit = (item.quantity_unit or a["unit"]) if plan.kind != "upstream" else a["unit"]
+    multiplier = multiplier_of(item, plan)
+    quantity_unit = quantity_unit_of(item, plan, a["unit"])
     if terms is None:
         terms = factor_terms(quantity_unit, factor["value_unit"])
     calc = apply_factor(a["amount"] * multiplier, quantity_unit, factor["value"], factor["value_unit"], terms)
     return {"result_t": fmt(calc.co2e_t), "formula": _formula(item, plan, a, multiplier, calc.formula),
             "conversion": {"from_unit": quantity_unit, "to_unit": calc.factor_activity_unit,
                            "multiplier": fmt(calc.conversion), "emission_unit_to_t": fmt(calc.to_tonnes)}}
+
+
+def multiplier_of(item: LogicItem, plan: LinePlan) -> Decimal:
+    """Π(item parameters) applied to the amount (not to a derived upstream line)."""
+    return item.multiplier() if plan.kind != "upstream" else Decimal(1)
 
 
 def quantity_unit_of(item: LogicItem, plan: LinePlan, a_unit: str) -> str:
