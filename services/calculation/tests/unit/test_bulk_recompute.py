@@ -245,3 +245,26 @@ async def test_progress_is_logged_for_long_recomputes(engine, monkeypatch, caplo
         await deliver(engine, factor(value="0.000452", version_id="fv-2", edition="R6-rev"), PLATFORM_TENANT)
     progress = [r.getMessage() for r in caplog.records if " of " in r.getMessage()]
     assert progress and all("lines/s" in m for m in progress)
+
+
+async def test_lines_outside_the_plain_case_go_through_the_per_activity_path_in_their_place(engine, monkeypatch):
+    await history(engine)
+    results = []
+
+    async def recording(*args, **kwargs):
+        results.append(await bulk_recompute.recompute_factor_lines(*args, **kwargs))
+        return results[-1]
+
+    monkeypatch.setattr(handlers, "recompute_factor_lines", recording)
+    await deliver(engine, factor(value="0.000452", version_id="fv-2", edition="R6-rev"), PLATFORM_TENANT)
+    [result] = results
+    assert result.fallback_activities == 1  # act-litres: its unit does not fit the factor (error lines)
+    assert result.lines == 2 * 13 and result.records == 2 * 12 and result.unchanged == 0
+    async with engine.connect() as conn:
+        error = (await conn.execute(select(tables.lines).where(tables.lines.c.line_id == "act-litres"))).one()
+        trail = (await conn.execute(select(tables.audit_records.c.record).where(tables.audit_records.c.tenant_id == A)
+                                    .order_by(tables.audit_records.c.seq))).scalars().all()
+    assert error.status == "error" and error.factor_version_id == "fv-2"
+    # its records sit between act-fixed's and act-zero's (tenant, activity order), not at the end
+    new = [r["line_id"] for r in trail if r["reason"].endswith("R6-rev")]
+    assert new.index("act-litres") == new.index("act-fixed:market") + 1

@@ -352,10 +352,10 @@ async def recompute_factor_lines(uow: UnitOfWork, factor_code: str, valid_from_f
                                created_at))
                 updates.append((tenant, line_id, line_revision + 1, "calculated", factor_version_id, result_t,
                                 audit_id, template.message))
+                result.records += 1
             await drain()
             page = await _page(conn, last_ord, page_rows) if len(page) == page_rows else []
             pending = asyncio.ensure_future(_write(writer, events, audits, outbox, updates))
-            result.records += len(audits)
             if progress_every and result.records + result.unchanged >= next_progress:
                 elapsed = time.perf_counter() - started
                 log.info("recompute after %s: %d of %d lines, %d records, %.0f lines/s", reason,
