@@ -1,7 +1,7 @@
 """Recompute after a factor change, at scale, on PostgreSQL — beside its physical limits.
 
     uv run python bench/recompute.py [--lines 1000000] [--tenants 1] [--page-rows 20000]
-        [--admin-url postgresql://postgres@127.0.0.1:5432/postgres] [--keep] [--verify]
+        [--admin-url postgresql://postgres@127.0.0.1:5432/postgres] [--keep] [--verify] [--per-activity]
 
 1. Creates a database ``tanso_bench_recompute_<random>`` (dropped at the end unless ``--keep``) with
    calculation's tables, and publishes factor version ``fv-1`` of ``shk.electricity.substitute``
@@ -23,7 +23,8 @@
    table without indexes — and of everything the recompute writes (event store + audit + outbox +
    the line update as rows).
 
-``--verify`` also checks the tenants' hash chains with the verify endpoint's code afterwards (slow:
+``--per-activity`` times the path the handler used before (``recompute_activity`` per affected
+activity) instead, and stops there. ``--verify`` also checks the tenants' hash chains with the verify endpoint's code afterwards (slow:
 one canonical JSON and one SHA-256 per record). The machine is shared: compare CPU seconds too.
 """
 
@@ -167,11 +168,13 @@ def backend_cpu(pid: int | None) -> float:
         return float("nan")
 
 
-async def recompute(engine, page_rows: int) -> dict:
-    if page_rows:
-        import functools
+async def recompute(engine, page_rows: int, per_activity: bool = False) -> dict:
+    import functools
 
-        from tanso_calculation.service_layer import bulk_recompute
+    from tanso_calculation.service_layer import bulk_recompute
+    if per_activity:  # the path before the bulk recompute: recompute_activity per affected activity
+        handlers.recompute_factor_lines = bulk_recompute.per_activity
+    elif page_rows:
         handlers.recompute_factor_lines = functools.partial(bulk_recompute.recompute_factor_lines,
                                                             page_rows=page_rows)
     event = factor("fv-2", NEW, "R6-revised", supersedes="fv-1")
@@ -275,6 +278,8 @@ async def main() -> None:
     parser.add_argument("--tenants", type=int, default=1)
     parser.add_argument("--page-rows", type=int, default=0, help="bulk page size (0: the service's default)")
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--per-activity", action="store_true",
+                        help="time the per-activity path instead (recompute_activity per activity; slow)")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument("--verify", action="store_true", help="verify the hash chains afterwards (slow)")
     args = parser.parse_args()
@@ -300,7 +305,7 @@ async def main() -> None:
         print(f"loaded {args.lines:,} lines ({len(activities):,} activities, {args.tenants} tenant(s)) "
               f"in {time.perf_counter() - started:.1f} s")
 
-        result = await recompute(engine, args.page_rows)
+        result = await recompute(engine, args.page_rows, args.per_activity)
         conn = await asyncpg.connect(dsn)
         changed = await conn.fetchval("SELECT count(*) FROM emission_lines WHERE factor_version_id = 'fv-2'")
         records = await conn.fetchval("SELECT count(*) FROM audit_records WHERE supersedes IS NOT NULL")
@@ -315,6 +320,8 @@ async def main() -> None:
               f"(target 50k lines/s, 1M in ≤ 20 s: {'met' if rate >= 50_000 else 'NOT met'}); "
               f"CPU: Python {result['cpu']:.1f} s, PostgreSQL backend {result['server_cpu']:.1f} s")
 
+        if args.per_activity:
+            return
         limits = numpy_limits(activities, args.lines, figures)  # same order: activity, primary then market
         print(f"NumPy, same multiplication on {args.lines:,} lines: float64 {limits['float64'] * 1000:.1f} ms "
               f"({limits['float64 equal']:,}/{limits['checked']:,} equal to the Decimal figures); integer-scaled "
