@@ -180,14 +180,20 @@ async def recompute(engine, page_rows: int, per_activity: bool = False) -> dict:
     event = factor("fv-2", NEW, "R6-revised", supersedes="fv-1")
     meta = EnvelopeMeta(id=str(uuid.uuid4()), type=event.event_type(), subject=CODE, tenant_id=PLATFORM_TENANT,
                         time=datetime.now(UTC))
+    async with engine.connect() as conn:
+        wal_before = (await conn.execute(text("SELECT pg_current_wal_lsn()"))).scalar()
     wall, cpu = time.perf_counter(), time.process_time()
     async with UnitOfWork(engine, tables.messaging, PROJECTIONS) as uow:
         pid = (await uow.conn.execute(text("SELECT pg_backend_pid()"))).scalar()
         server = backend_cpu(pid)
         if await claim(uow.conn, tables.messaging, "calculation", meta.id, meta.type):
             await handlers.on_factor_published(event, meta, uow)
-    return {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
-            "server_cpu": backend_cpu(pid) - server}
+    result = {"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
+              "server_cpu": backend_cpu(pid) - server}
+    async with engine.connect() as conn:
+        result["wal"] = (await conn.execute(text("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), :before)"),
+                                            {"before": wal_before})).scalar()
+    return result
 
 
 async def copy_limits(dsn: str, n: int) -> dict:
@@ -318,7 +324,8 @@ async def main() -> None:
         rate = args.lines / result["wall"]
         print(f"recompute {args.lines:,} lines, end to end until commit: {result['wall']:.1f} s = {rate:,.0f} lines/s "
               f"(target 50k lines/s, 1M in ≤ 20 s: {'met' if rate >= 50_000 else 'NOT met'}); "
-              f"CPU: Python {result['cpu']:.1f} s, PostgreSQL backend {result['server_cpu']:.1f} s")
+              f"CPU: Python {result['cpu']:.1f} s, PostgreSQL backend {result['server_cpu']:.1f} s; "
+              f"WAL {float(result['wal']) / 2**20:,.0f} MiB")
 
         if args.per_activity:
             return
