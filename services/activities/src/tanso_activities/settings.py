@@ -20,5 +20,5 @@ class CsvSettings(BaseModel):
     chunk_rows: int = 5000
 
 
-class Settings(service_settings("activities", 8003)):
+class Settings(service_settings("activities", 8003, fetch_max_wait_ms=100)):
     csv: CsvSettings = CsvSettings()
