@@ -106,20 +106,27 @@ def run(platform: Platform, broker: TansuBroker, rate: float, seconds: float) ->
             raise SystemExit("the report did not catch up within 5 minutes")
         time.sleep(0.5)
     cpu_used = {name: used - cpu_before[name] for name, used in cpu_seconds(processes).items()}
-    latencies = asyncio.run(pipeline_latencies(platform))
+    timed = asyncio.run(pipeline_latencies(platform))
+    latencies = [ms for _, ms in timed]
     print(f"\nactivity recorded → report updated: {len(latencies)} activities, "
           f"{len(response_ms) / sent_for:.1f}/s achieved of {rate:g}/s, {len(errors)} errors")
     print(f"  p50 {statistics.median(latencies):.0f} ms   p90 {percentile(latencies, 90):.0f} ms   "
           f"p99 {percentile(latencies, 99):.0f} ms   max {max(latencies):.0f} ms   (target p99 ≤ 500 ms)")
     print(f"  HTTP POST through the gateway: p50 {statistics.median(response_ms):.0f} ms   "
           f"p99 {percentile(response_ms, 99):.0f} ms")
+    if timed:  # does latency drift during the run? p99 per 10 s of sending
+        first = timed[0][0]
+        windows: dict[int, list[float]] = {}
+        for t, ms in timed:
+            windows.setdefault(int((t - first) // 10), []).append(ms)
+        print("  p99 per 10 s: " + "  ".join(f"{w * 10}s {percentile(v, 99):.0f}" for w, v in sorted(windows.items())))
     count = max(len(latencies), 1)
     print(f"  CPU per activity: {sum(cpu_used.values()) * 1000 / count:.1f} ms in all — " + ", ".join(
         f"{name} {used * 1000 / count:.1f}" for name, used in sorted(cpu_used.items(), key=lambda kv: -kv[1])))
 
 
 async def pipeline_latencies(platform: Platform) -> list[float]:
-    """ms from ActivityRecorded (activities) to LineReported (reporting), per activity."""
+    """(recorded at, ms from ActivityRecorded (activities) to LineReported (reporting)) per activity."""
     async def recorded(service: str, type_: str, key: str) -> dict[str, float]:
         metadata = MetaData()
         events = add_messaging_tables(metadata).events
@@ -134,7 +141,7 @@ async def pipeline_latencies(platform: Platform) -> list[float]:
 
     activity = await recorded("activities", "ActivityRecorded", "activity_id")
     reported = await recorded("reporting", "LineReported", "activity_id")
-    return [(reported[a] - t) * 1000 for a, t in activity.items() if a in reported][1:]
+    return [(t, (reported[a] - t) * 1000) for a, t in activity.items() if a in reported][1:]
 
 
 if __name__ == "__main__":
