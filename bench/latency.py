@@ -25,12 +25,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import psutil
-from sqlalchemy import select
+from sqlalchemy import MetaData, make_url, select
 from tanso_devstack.broker import TansuBroker
-from tanso_devstack.platform import Platform, env_prefix
+from tanso_devstack.platform import SERVICES, Platform, env_prefix, module_of
+from tanso_devstack.testing import drop_pg_database
 from tanso_events.store import add_messaging_tables
 from tanso_runtime.db import make_engine
-from sqlalchemy import MetaData
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -44,14 +44,26 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as data_dir, TansuBroker() as broker:
-        env = {"TANSO_GATEWAY_RATE_LIMIT__REQUESTS_PER_SECOND": str(args.rate * 4),
-               "TANSO_GATEWAY_RATE_LIMIT__BURST": str(int(args.rate * 8))}
-        with Platform(data_dir, broker.bootstrap, base_port=None, database_url=args.database_url,
-                      env=env) as platform:
-            print(f"platform ready; {args.rate:g} activities/s for {args.seconds:g} s "
-                  f"({'PostgreSQL' if args.database_url else 'SQLite'}, Tansu)", flush=True)
-            run(platform, broker, args.rate, args.seconds)
+    database_url = args.database_url
+    if database_url:  # fresh databases per run: e.g. bench_{db} → bench_1a2b3c_{db}, dropped at the end
+        database_url = database_url.replace("{db}", f"{uuid.uuid4().hex[:6]}_{{db}}")
+    try:
+        with tempfile.TemporaryDirectory() as data_dir, TansuBroker() as broker:
+            bench(data_dir, broker, database_url, args)
+    finally:
+        if database_url:
+            for service in SERVICES:
+                asyncio.run(drop_pg_database(make_url(database_url.format(
+                    db=module_of(service), service=service)).database))
+
+
+def bench(data_dir: str, broker: TansuBroker, database_url: str | None, args: argparse.Namespace) -> None:
+    env = {"TANSO_GATEWAY_RATE_LIMIT__REQUESTS_PER_SECOND": str(args.rate * 4),
+           "TANSO_GATEWAY_RATE_LIMIT__BURST": str(int(args.rate * 8))}
+    with Platform(data_dir, broker.bootstrap, base_port=None, database_url=database_url, env=env) as platform:
+        print(f"platform ready; {args.rate:g} activities/s for {args.seconds:g} s "
+              f"({'PostgreSQL' if database_url else 'SQLite'}, Tansu)", flush=True)
+        run(platform, broker, args.rate, args.seconds)
 
 
 def sign_up(client: httpx.Client) -> dict:
