@@ -7,9 +7,7 @@ buyer's PACT host that receives the asynchronous answers (``POST /3/events``).
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import ssl
 import threading
 import time
@@ -21,8 +19,8 @@ import httpx
 import pytest
 import trustme
 from tanso_devstack.broker import broker_for_tests
-from tanso_devstack.platform import SERVICES, Platform, PlatformError
-from tanso_devstack.testing import PG_HOST, PG_PORT, PG_USER, drop_pg_database, require_postgres
+from tanso_devstack.platform import Platform, PlatformError
+from tanso_devstack.testing import platform_databases
 
 PASSWORD = "correct horse battery"
 
@@ -96,14 +94,8 @@ def broker(tmp_path_factory):
 @pytest.fixture(scope="module")
 def database_url():
     """Like the e2e tests: ``TANSO_TEST_DATABASE=postgresql`` puts every service on its own PostgreSQL database."""
-    if os.environ.get("TANSO_TEST_DATABASE") != "postgresql":
-        yield None
-        return
-    require_postgres()
-    prefix = f"pact_{uuid.uuid4().hex[:8]}"
-    yield f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{prefix}_{{db}}"
-    for service in SERVICES:
-        asyncio.run(drop_pg_database(f"{prefix}_tanso_{service.replace('-', '_')}"))
+    with platform_databases("pact") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -5,16 +5,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import uuid
-
 import pytest
 from tanso_devstack.broker import broker_for_tests
-from tanso_devstack.platform import SERVICES, Platform
+from tanso_devstack.platform import Platform
 from tanso_devstack.testing import GatewayClient as Api
-
-from tanso_devstack.testing import PG_HOST, PG_PORT, PG_USER, drop_pg_database, require_postgres
+from tanso_devstack.testing import platform_databases
 
 
 @pytest.fixture(scope="module")
@@ -25,22 +20,7 @@ def broker(tmp_path_factory):
 
 def database_template():
     """A context manager yielding the platform's database URL template (None: SQLite files)."""
-    import contextlib
-
-    @contextlib.contextmanager
-    def template():
-        if os.environ.get("TANSO_TEST_DATABASE") != "postgresql":
-            yield None
-            return
-        require_postgres()
-        prefix = f"e2e_{uuid.uuid4().hex[:8]}"
-        try:
-            yield f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{prefix}_{{db}}"
-        finally:
-            for service in SERVICES:
-                asyncio.run(drop_pg_database(f"{prefix}_tanso_{service.replace('-', '_')}"))
-
-    return template()
+    return platform_databases("e2e")
 
 
 @pytest.fixture(scope="module")

@@ -99,6 +99,10 @@ class UnitOfWork:
             except Exception:
                 log.exception("after-commit callback %r failed", callback)
 
+    def wrote_outbox_rows(self, count: int) -> None:
+        """Count outbox rows written in bulk on this connection, so the relay is woken after the commit."""
+        self._published += count
+
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once this transaction has committed (not at all if it rolls back).
 

@@ -6,10 +6,12 @@ PostgreSQL tests run when the server answers and skip with the reason otherwise;
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
 import uuid
+from collections.abc import Iterator
 
 PG_HOST = os.environ.get("TANSO_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("TANSO_TEST_PG_PORT", "5432"))
@@ -58,6 +60,26 @@ async def drop_pg_database(name: str) -> None:
 
 def pg_url(name: str) -> str:
     return f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+
+
+@contextlib.contextmanager
+def platform_databases(prefix: str = "e2e") -> Iterator[str | None]:
+    """The database URL template of a test platform: ``None`` (SQLite files) unless
+    ``TANSO_TEST_DATABASE=postgresql``, then one fresh PostgreSQL database per service, dropped after."""
+    import asyncio
+
+    from .platform import SERVICES
+
+    if os.environ.get("TANSO_TEST_DATABASE") != "postgresql":
+        yield None
+        return
+    require_postgres()
+    prefix = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    try:
+        yield f"postgresql+asyncpg://{PG_USER}@{PG_HOST}:{PG_PORT}/{prefix}_{{db}}"
+    finally:
+        for service in SERVICES:
+            asyncio.run(drop_pg_database(f"{prefix}_tanso_{service.replace('-', '_')}"))
 
 
 class GatewayClient:

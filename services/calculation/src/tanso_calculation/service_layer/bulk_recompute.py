@@ -370,7 +370,7 @@ async def recompute_factor_lines(uow: UnitOfWork, factor_code: str, valid_from_f
     await _drop_work_table(uow)
     if result.records:
         metrics.count_recalculation(_reason_label(reason), result.records, uow=uow)
-        uow._published += result.records  # wake the relay after the commit, as UnitOfWork.publish does
+        uow.wrote_outbox_rows(result.records)  # the relay is woken after the commit
     result.seconds = time.perf_counter() - started
     log.info("recompute after %s: %d lines, %d records, %d unchanged, %d activities per activity, %.1f s "
              "(%.0f lines/s, %.1f s CPU)", reason, result.lines, result.records, result.unchanged,
