@@ -14,10 +14,10 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-import uuid
 
 import httpx
 import psutil
+from latency import sign_up  # bench/ is the script's folder, so on sys.path
 from tanso_devstack.broker import TansuBroker
 from tanso_devstack.platform import Platform
 
@@ -31,21 +31,6 @@ def make_csv(site: str, rows: int) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode("utf-8")
 
 
-def sign_up(client: httpx.Client) -> str:
-    email = f"pipe-{uuid.uuid4().hex[:6]}@example.test"
-    tenant = client.post("/api/identity/tenants", json={
-        "company_name": "pipeline KK", "admin_email": email, "admin_password": "benchmark password",
-        "admin_display_name": "bench"}).json()
-    token = client.post("/api/identity/token", json={"email": email, "password": "benchmark password"}).json()
-    client.headers["authorization"] = f"Bearer {token['access_token']}"
-    site = client.post("/api/identity/org-units", json={"kind": "site", "parent_id": tenant["org_unit_id"],
-                                                         "name_ja": "パイプライン工場"}).json()["org_unit_id"]
-    probe = {"org_unit_id": site, "item_code": "city_gas", "period": "2024-05", "amount": "1", "unit": "千m3"}
-    while client.post("/api/activities/activities", json=probe).status_code != 201:  # until activities knows it
-        time.sleep(0.2)
-    return site
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=20_000)
@@ -54,7 +39,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as data_dir, TansuBroker() as broker, \
             Platform(data_dir, broker.bootstrap, base_port=None, database_url=args.database_url) as platform:
         client = httpx.Client(base_url=platform.url, timeout=600)
-        site = sign_up(client)
+        site = sign_up(client)["org_unit_id"]  # records one probe activity in FY2025
+        while (baseline := client.get("/api/reporting/reports/2025").json()["lines"]) == 0:
+            time.sleep(0.2)
         body = make_csv(site, args.rows)
         processes = {n: psutil.Process(p.pid) for n, p in platform.processes.items()}
         processes["tansu"] = psutil.Process(broker.process.pid)
@@ -71,10 +58,10 @@ def main() -> None:
         while reported_at is None:  # reporting's summary is one small query: polling it loads nothing
             now = time.perf_counter() - start
             report = client.get("/api/reporting/reports/2025").json()["lines"]
-            if report >= args.rows:
+            if report >= baseline + args.rows:
                 reported_at = now
             elif now - last_print >= 10:
-                print(f"  {now:6.0f} s: {report:,}/{args.rows:,} lines in reporting", flush=True)
+                print(f"  {now:6.0f} s: {report - baseline:,}/{args.rows:,} lines in reporting", flush=True)
                 last_print = now
             if now > 3600:
                 raise SystemExit("reporting did not catch up within an hour")
