@@ -121,7 +121,7 @@ def test_a_scope_3_item_added_to_the_logic_can_be_recorded_and_is_reported_by_ca
     api.wait_for("/api/activities/items?fiscal_year=2025",
                  lambda items: "investee_x" in {i["code"] for i in items})  # CalculationLogicChanged arrived
     api.record(site, "10000", item="investee_x", unit="t-CO2e", period="2025-09")
-    report = api.wait_for("/api/reporting/reports/2025", lambda r: total(r) == Decimal("3000"))
+    report = api.wait_for("/api/reporting/reports/2025", lambda r: total(r) == Decimal(3000))
     assert report["by_scope"] == {"3": "3000"}
     by_category = api.ok("GET", "/api/reporting/reports/2025/breakdown", params={"by": "scope3_category"})
     assert by_category["rows"] == [{"key": 15, "co2e_t": "3000"}]

@@ -10,8 +10,8 @@ import pytest
 # ``telemetry_support`` sits beside the tests (pytest runs with --import-mode=importlib).
 sys.path.insert(0, str(Path(__file__).parent))
 
-from tanso_devstack.testing import GatewayClient  # noqa: E402
-from telemetry_support import OtlpReceiver  # noqa: E402
+from tanso_devstack.testing import GatewayClient
+from telemetry_support import OtlpReceiver
 
 
 @pytest.fixture(scope="module")

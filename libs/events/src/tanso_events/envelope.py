@@ -5,10 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
-from typing_extensions import Annotated
 
 #: Decimals travel as strings in JSON: exact, and safe for every consumer language.
 DecimalStr = Annotated[

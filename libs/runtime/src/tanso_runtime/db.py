@@ -28,7 +28,7 @@ def make_engine(url: str) -> AsyncEngine:
                                      pool_reset_on_return=None)
 
         @event.listens_for(engine.sync_engine, "connect")
-        def _on_connect(dbapi_connection, _record):  # noqa: ANN001
+        def _on_connect(dbapi_connection, _record):
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -37,7 +37,7 @@ def make_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")
-        def _on_begin(conn):  # noqa: ANN001
+        def _on_begin(conn):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
@@ -50,8 +50,8 @@ class DecimalText(TypeDecorator):
     impl = String(64)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):  # noqa: ANN001
+    def process_bind_param(self, value, dialect):
         return None if value is None else format(Decimal(value), "f")
 
-    def process_result_value(self, value, dialect):  # noqa: ANN001
+    def process_result_value(self, value, dialect):
         return None if value is None else Decimal(value)

@@ -15,7 +15,6 @@ import importlib
 import sys
 
 from sqlalchemy import Table
-
 from tanso_events.projections import checksum, rebuild
 from tanso_events.store import EventStore
 

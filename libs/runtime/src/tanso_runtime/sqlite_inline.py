@@ -58,7 +58,7 @@ class InlineCursor:
         self._owner = connection
         self._cursor = cursor
 
-    def __await__(self):  # noqa: ANN204 — ``await connection.cursor()`` as with aiosqlite
+    def __await__(self):  # ``await connection.cursor()`` works as with aiosqlite
         return self._itself().__await__()
 
     async def _itself(self) -> InlineCursor:

@@ -45,7 +45,7 @@ async def run(engine, fn, *args):
 
 def electricity(**overrides):
     return RecordActivity(**{"org_unit_id": "site-1", "item_code": "electricity", "period": "2026-02",
-                             "amount": Decimal("12000"), "unit": "kWh", **overrides})
+                             "amount": Decimal(12000), "unit": "kWh", **overrides})
 
 
 async def published(engine):
@@ -74,7 +74,7 @@ async def test_unknown_site_item_or_unit_is_refused_with_a_clear_error(engine):
 async def test_correction_and_void_keep_history_and_a_voided_activity_stays_voided(engine):
     activity = await run(engine, handlers.record_activity, electricity(), EDITOR)
     await run(engine, handlers.correct_activity, activity.activity_id,
-              CorrectActivity(amount=Decimal("11000"), reason="meter re-read"), EDITOR)
+              CorrectActivity(amount=Decimal(11000), reason="meter re-read"), EDITOR)
     await run(engine, handlers.void_activity, activity.activity_id, VoidActivity(reason="duplicate"), EDITOR)
     with pytest.raises(ProblemError):
         await run(engine, handlers.void_activity, activity.activity_id, VoidActivity(reason="again"), EDITOR)
@@ -82,7 +82,7 @@ async def test_correction_and_void_keep_history_and_a_voided_activity_stays_void
     assert types == ["ActivityRecorded", "ActivityCorrected", "ActivityVoided"]
     async with engine.connect() as conn:
         row = (await conn.execute(select(tables.activities))).mappings().one()
-    assert (row["status"], row["revision"], row["amount"]) == ("voided", 3, Decimal("11000"))
+    assert (row["status"], row["revision"], row["amount"]) == ("voided", 3, Decimal(11000))
 
 
 async def test_another_tenant_cannot_touch_the_activity(engine):
@@ -101,7 +101,7 @@ async def test_items_come_from_the_fiscal_years_calculation_logic_when_the_tenan
                         time=datetime.now(UTC))
     async with UnitOfWork(engine, tables.messaging, PROJECTIONS) as uow:
         await handlers.on_logic_changed(logic, meta, uow)
-    air = electricity(item_code="air_domestic", unit="円", amount=Decimal("1000000"), period="2025-06")
+    air = electricity(item_code="air_domestic", unit="円", amount=Decimal(1000000), period="2025-06")
     recorded = await run(engine, handlers.record_activity, air, EDITOR)
     assert recorded.facts.item_code == "air_domestic"
     with pytest.raises(ProblemError) as err:  # FY2025 has its own logic without electricity

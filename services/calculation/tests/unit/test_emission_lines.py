@@ -13,7 +13,7 @@ from tanso_calculation.adapters.projections import PROJECTIONS
 from tanso_calculation.domain.formula import GENESIS_HASH, calculate, chain_hash
 from tanso_calculation.service_layer.handlers import EVENT_HANDLERS
 from tanso_events import catalog
-from tanso_events.envelope import EnvelopeMeta, Envelope
+from tanso_events.envelope import Envelope, EnvelopeMeta
 from tanso_events.inbox import claim
 from tanso_events.projections import checksum, rebuild
 from tanso_events.store import EventStore
@@ -81,16 +81,16 @@ async def outbox_events(engine, include_market=False):
 
 
 def test_golden_a_heavy_oil_10_kl_under_the_current_list_is_27_5_t():
-    assert calculate(Decimal("10"), "kL", Decimal("2.75"), "t-CO2/kL").co2e_t == Decimal("27.5")
+    assert calculate(Decimal(10), "kL", Decimal("2.75"), "t-CO2/kL").co2e_t == Decimal("27.5")
 
 
 def test_litres_are_converted_to_kilolitres_exactly():
-    assert calculate(Decimal("1500"), "L", Decimal("2.58"), "t-CO2/kL").co2e_t == Decimal("3.87")
+    assert calculate(Decimal(1500), "L", Decimal("2.58"), "t-CO2/kL").co2e_t == Decimal("3.87")
 
 
 def test_a_unit_that_does_not_fit_the_factor_is_an_error_not_a_number():
     with pytest.raises(UnitMismatchError):
-        calculate(Decimal("10"), "kWh", Decimal("2.75"), "t-CO2/kL")
+        calculate(Decimal(10), "kWh", Decimal("2.75"), "t-CO2/kL")
 
 
 async def test_an_activity_with_its_factor_gives_one_line_one_record_and_one_event(engine):
@@ -143,12 +143,12 @@ async def test_correcting_and_voiding_an_activity_recompute_its_line(engine):
     await deliver(engine, electricity_activity())
     corrected = catalog.ActivityCorrected(activity_id="act-1", revision=2, org_unit_id="site-1",
                                           item_code="electricity", period="2025-05", fiscal_year=2025,
-                                          amount=Decimal("10"), unit="MWh", corrected_by="u1", reason="invoice fix")
+                                          amount=Decimal(10), unit="MWh", corrected_by="u1", reason="invoice fix")
     await deliver(engine, corrected)
     assert (await lines(engine))[0]["co2e_t"] == Decimal("4.16")
     await deliver(engine, catalog.ActivityVoided(activity_id="act-1", revision=3, voided_by="u1", reason="dup"))
     [line] = await lines(engine)
-    assert (line["status"], line["co2e_t"], line["line_revision"]) == ("voided", Decimal("0"), 3)
+    assert (line["status"], line["co2e_t"], line["line_revision"]) == ("voided", Decimal(0), 3)
     statuses = [e.data["status"] for e in await outbox_events(engine)]
     assert statuses == ["calculated", "calculated", "voided"]
 

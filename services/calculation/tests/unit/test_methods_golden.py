@@ -149,9 +149,9 @@ async def test_category_3_is_derived_from_scope_1_and_2_energy_with_the_upstream
                    energy_type="city_gas", method="fuel_combustion", factor_code="shk.fuel.city_gas",
                    upstream_factor_code="tenant.upstream.city_gas")
     activity_id = await record(engine, "city_gas", "100", "千m3")
-    assert (await line(engine, activity_id))["co2e_t"] == Decimal("205")
+    assert (await line(engine, activity_id))["co2e_t"] == Decimal(205)
     derived = await line(engine, f"{activity_id}:cat3")
-    assert (derived["scope"], derived["scope3_category"], derived["co2e_t"]) == (3, 3, Decimal("30"))
+    assert (derived["scope"], derived["scope3_category"], derived["co2e_t"]) == (3, 3, Decimal(30))
 
 
 async def test_changing_an_items_factor_recomputes_its_lines_with_the_reason(engine):
@@ -163,7 +163,7 @@ async def test_changing_an_items_factor_recomputes_its_lines_with_the_reason(eng
     activity_id = await record(engine, "air", "1000000", "円")
     await set_item(engine, **{**item, "factor_code": "tenant.air"})
     result = await line(engine, activity_id)
-    assert (result["co2e_t"], result["line_revision"], result["logic_version"]) == (Decimal("6"), 2, 3)
+    assert (result["co2e_t"], result["line_revision"], result["logic_version"]) == (Decimal(6), 2, 3)
     async with engine.connect() as conn:
         record_ = (await conn.execute(select(tables.audit_records.c.record).where(
             tables.audit_records.c.audit_record_id == result["audit_record_id"]))).scalar()
@@ -180,7 +180,7 @@ async def test_a_tenant_private_factor_is_invisible_to_other_tenants(engine):
     activity_id = str(uuid.uuid4())
     await deliver(engine, catalog.ActivityRecorded(
         activity_id=activity_id, org_unit_id="s", item_code="steel", period="2025-06", fiscal_year=FY,
-        amount=Decimal("1"), unit="t", recorded_by="x"), tenant="tenant-b")
+        amount=Decimal(1), unit="t", recorded_by="x"), tenant="tenant-b")
     assert (await line(engine, activity_id))["status"] == "pending_factor"
 
 

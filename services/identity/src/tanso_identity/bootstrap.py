@@ -5,9 +5,9 @@ from __future__ import annotations
 from tanso_runtime.app import ServiceRuntime, ServiceSpec
 
 from .adapters import tables
+from .adapters.machine_clients import machine_client_list
 from .adapters.projections import PROJECTIONS
 from .adapters.signing import TokenIssuer, load_or_create_signing_key, load_previous_signing_key
-from .adapters.machine_clients import machine_client_list
 from .entrypoints import http, machine_clients
 from .service_layer.handlers import EVENT_HANDLERS
 from .settings import Settings

@@ -155,4 +155,4 @@ EVENT_HANDLERS = {
 }
 
 # Re-exported for tests and the HTTP layer.
-__all__ = ["ActivityRecorded", "EVENT_HANDLERS", "correct_activity", "record_activity", "void_activity"]
+__all__ = ["EVENT_HANDLERS", "ActivityRecorded", "correct_activity", "record_activity", "void_activity"]
