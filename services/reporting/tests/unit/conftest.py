@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
+from tanso_devstack.testing import principal_from_header as fake_principal
 from tanso_events.unit_of_work import UnitOfWork
 from tanso_reporting.adapters import tables
 from tanso_reporting.adapters.projections import PROJECTIONS
 from tanso_reporting.entrypoints.intensity import router
-from tanso_runtime.auth import Principal, current_principal
+from tanso_runtime.auth import current_principal
 from tanso_runtime.db import make_engine
-from tanso_runtime.errors import ProblemError, install_error_handlers
+from tanso_runtime.errors import install_error_handlers
 
 
 @pytest.fixture
@@ -22,18 +23,6 @@ async def engine(tmp_path):
         await conn.run_sync(tables.metadata.create_all)
     yield engine
     await engine.dispose()
-
-
-def as_(tenant: str, roles: str = "admin") -> dict:
-    return {"x-test-principal": f"{tenant}|user-of-{tenant}|{roles}"}
-
-
-async def fake_principal(request: Request) -> Principal:
-    value = request.headers.get("x-test-principal")
-    if not value:
-        raise ProblemError(401, "unauthorized", "no principal", "未認証")
-    tenant, subject, roles = value.split("|")
-    return Principal(subject, tenant, frozenset(roles.split(",")))
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
+from tanso_devstack.testing import as_principal as as_
 from tanso_events import catalog
 from tanso_events.envelope import EnvelopeMeta
 from tanso_events.inbox import claim
@@ -18,8 +19,6 @@ from tanso_events.unit_of_work import UnitOfWork
 from tanso_reporting.adapters import tables
 from tanso_reporting.adapters.projections import PROJECTIONS
 from tanso_reporting.service_layer.handlers import EVENT_HANDLERS, on_emission_calculated
-
-from .conftest import as_
 
 
 async def deliver(engine, event, tenant: str = "t1", event_id: str | None = None) -> bool:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from tanso_devstack.testing import as_principal as as_
 from tanso_events import catalog
 from tanso_events.envelope import EnvelopeMeta
 from tanso_events.inbox import claim
@@ -20,8 +21,6 @@ from tanso_reporting.service_layer.handlers import (
     on_disclosure_granted,
     on_tenant_registered,
 )
-
-from .conftest import as_
 
 BUYER, SUPPLIER, SUPPLIER2, STRANGER = "t-buyer", "t-supplier", "t-supplier-2", "t-stranger"
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)

@@ -10,28 +10,16 @@ from datetime import date, timedelta
 
 import httpx
 import pytest
-from fastapi import Request
+from tanso_devstack.testing import as_principal as as_
+from tanso_devstack.testing import principal_from_header as fake_principal
 from tanso_runtime.app import ServiceRuntime, create_service_app
-from tanso_runtime.auth import Principal, TokenVerifier, current_principal
+from tanso_runtime.auth import TokenVerifier, current_principal
 from tanso_runtime.db import make_engine
-from tanso_runtime.errors import ProblemError
 from tanso_supplier_exchange.adapters import tables
 from tanso_supplier_exchange.bootstrap import build_spec
 from tanso_supplier_exchange.settings import Settings
 
 BUYER, SUPPLIER, SUPPLIER2, STRANGER = "tenant-buyer", "tenant-supplier", "tenant-supplier-2", "tenant-stranger"
-
-
-def as_(tenant: str, roles: str = "admin") -> dict:
-    return {"x-test-principal": f"{tenant}|user-of-{tenant}|{roles}"}
-
-
-async def fake_principal(request: Request) -> Principal:
-    value = request.headers.get("x-test-principal")
-    if not value:
-        raise ProblemError(401, "unauthorized", "no principal", "未認証")
-    tenant, subject, roles = value.split("|")
-    return Principal(subject=subject, tenant_id=tenant, roles=frozenset(roles.split(",")))
 
 
 @pytest.fixture

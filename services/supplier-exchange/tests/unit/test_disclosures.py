@@ -10,6 +10,7 @@ import stat
 import jwt
 import pytest
 from sqlalchemy import select, text
+from tanso_devstack.testing import as_principal as as_
 from tanso_events.catalog import PUBLIC_DISCLOSURES_TOPIC, DisclosureGranted
 from tanso_events.envelope import Envelope
 from tanso_events.projections import checksum, rebuild
@@ -18,17 +19,7 @@ from tanso_supplier_exchange.adapters import tables
 from tanso_supplier_exchange.adapters.projections import PROJECTIONS
 from tanso_supplier_exchange.adapters.signing import verify_disclosure
 
-from .conftest import (
-    BUYER,
-    FIGURES,
-    STRANGER,
-    SUPPLIER,
-    SUPPLIER2,
-    as_,
-    connect,
-    granted,
-    new_request,
-)
+from .conftest import BUYER, FIGURES, STRANGER, SUPPLIER, SUPPLIER2, connect, granted, new_request
 
 
 async def outbox(engine) -> list[tuple[str, Envelope]]:

@@ -13,12 +13,13 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
+from tanso_devstack.testing import as_principal as as_
 from tanso_runtime.keys import SigningKey
 from tanso_supplier_exchange.adapters import pact_mapping, tables
 from tanso_supplier_exchange.domain import pact_terms
 from tanso_supplier_exchange.service_layer import pact
 
-from .conftest import BUYER, SUPPLIER, SUPPLIER2, as_, connect, new_request
+from .conftest import BUYER, SUPPLIER, SUPPLIER2, connect, new_request
 
 BUYER2 = "tenant-buyer-2"
 SUPPLIER_UUID_NAME = "サプライヤー株式会社"

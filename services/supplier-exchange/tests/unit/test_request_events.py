@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import select
+from tanso_devstack.testing import as_principal as as_
 from tanso_events.catalog import DisclosureDeclined, DisclosureRequested, topic_for
 from tanso_events.envelope import Envelope
 from tanso_supplier_exchange.adapters import tables
 
-from .conftest import BUYER, SUPPLIER, as_, connect, new_request
+from .conftest import BUYER, SUPPLIER, connect, new_request
 
 
 async def queued(engine) -> list[tuple[str, Envelope]]:

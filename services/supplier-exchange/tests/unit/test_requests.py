@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from tanso_devstack.testing import as_principal as as_
 from tanso_supplier_exchange.domain import model
 
-from .conftest import BUYER, FIGURES, STRANGER, SUPPLIER, SUPPLIER2, as_, connect, new_request
+from .conftest import BUYER, FIGURES, STRANGER, SUPPLIER, SUPPLIER2, connect, new_request
 
 
 async def test_invite_accept_request_view_decline_and_grant(client):

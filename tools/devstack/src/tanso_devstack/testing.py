@@ -13,6 +13,10 @@ import time
 import uuid
 from collections.abc import Iterator
 
+from fastapi import Request
+from tanso_runtime.auth import Principal
+from tanso_runtime.errors import ProblemError
+
 PG_HOST = os.environ.get("TANSO_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("TANSO_TEST_PG_PORT", "5432"))
 PG_USER = os.environ.get("TANSO_TEST_PG_USER", "postgres")
@@ -56,6 +60,20 @@ async def create_pg_database(prefix: str = "tanso_test") -> str:
 
 async def drop_pg_database(name: str) -> None:
     await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def as_principal(tenant: str, roles: str = "admin") -> dict[str, str]:
+    """Headers that make :func:`principal_from_header` sign a unit-test request in (no token needed)."""
+    return {"x-test-principal": f"{tenant}|user-of-{tenant}|{roles}"}
+
+
+async def principal_from_header(request: Request) -> Principal:
+    """Stands in for ``tanso_runtime.auth.current_principal`` in a service's unit tests."""
+    value = request.headers.get("x-test-principal")
+    if not value:
+        raise ProblemError(401, "unauthorized", "no principal", "未認証")
+    tenant, subject, roles = value.split("|")
+    return Principal(subject=subject, tenant_id=tenant, roles=frozenset(roles.split(",")))
 
 
 def pg_url(name: str) -> str:
