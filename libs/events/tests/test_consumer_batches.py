@@ -94,3 +94,45 @@ async def test_a_redelivered_batch_changes_nothing(consumer):
     await consumer.process_batch(batch, by_type)
     assert len(await rows(consumer, seen)) == 3
     assert commits == ["t0", "t1", "t2"]
+
+
+@pytest.fixture
+def with_batch_handler(consumer):
+    """The consumer with a set-based handler of TenantRegistered that records each call's events."""
+    consumer, by_type, seen, commits = consumer
+    calls: list[list[str]] = []
+
+    async def on_tenants(items, uow: UnitOfWork) -> None:
+        calls.append([event.tenant_id for event, _ in items])
+        for event, meta in items:
+            if event.company_name == "fails together":
+                raise RuntimeError("the set-based path cannot take this one")
+            await uow.conn.execute(insert(seen).values(tenant_id=event.tenant_id, connection=meta.id))
+
+    consumer.batch_handlers = {TenantRegistered: on_tenants}
+    return consumer, by_type, seen, calls
+
+
+async def test_a_run_of_one_type_goes_to_its_batch_handler_in_one_call_and_only_once(with_batch_handler):
+    consumer, by_type, seen, calls = with_batch_handler
+    batch = [record("ok", i) for i in range(4)]
+    await consumer.process_batch(batch[:2], by_type)
+    await consumer.process_batch(batch, by_type)  # two of them redelivered
+    await consumer.process_batch(batch, by_type)  # all of them redelivered
+    assert calls == [["t0", "t1"], ["t2", "t3"]]  # the batch handler never sees an event twice
+    applied = await rows(consumer, seen)
+    assert [r.tenant_id for r in applied] == ["t0", "t1", "t2", "t3"]
+    async with consumer.engine.connect() as conn:
+        claimed = (await conn.execute(select(func.count()).select_from(consumer.tables.inbox))).scalar()
+    assert claimed == 4
+
+
+async def test_a_failing_batch_handler_falls_back_to_one_event_at_a_time(with_batch_handler):
+    consumer, by_type, seen, calls = with_batch_handler
+    batch = [record("ok", 0), record("fails together", 1), record("poison", 2), record("ok", 3)]
+    await consumer.process_batch(batch, by_type)
+    assert calls == [["t0", "t1", "t2", "t3"]]  # rolled back, then the per-event handler for each
+    assert [r.tenant_id for r in await rows(consumer, seen)] == ["t0", "t1", "t3"]
+    async with consumer.engine.connect() as conn:
+        parked = (await conn.execute(select(consumer.tables.dead_letters.c.kafka_offset))).scalars().all()
+    assert parked == [2]

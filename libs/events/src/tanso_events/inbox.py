@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -20,3 +22,32 @@ async def claim(conn: AsyncConnection, tables: MessagingTables, consumer: str, e
     )
     result = await conn.execute(stmt)
     return result.rowcount == 1
+
+
+#: Ids per ``IN (…)`` list: under SQLite's default limit of bound parameters.
+_CHUNK = 500
+
+
+async def claim_many(conn: AsyncConnection, tables: MessagingTables, consumer: str,
+                     events: Sequence[tuple[str, str]]) -> set[str]:
+    """Record the ``(event_id, type)`` pairs not yet processed by ``consumer``; returns the ids claimed now.
+
+    A plain INSERT (no ``ON CONFLICT``): if another member of the group claims one of them at the same
+    time, the insert fails and the caller's transaction rolls back rather than applying an event twice.
+    """
+    t = tables.inbox
+    ids = [event_id for event_id, _ in events]
+    seen: set[str] = set()
+    for start in range(0, len(ids), _CHUNK):
+        seen.update((await conn.execute(select(t.c.event_id).where(
+            t.c.consumer == consumer, t.c.event_id.in_(ids[start:start + _CHUNK])))).scalars())
+    now = datetime.now(UTC)
+    claimed: set[str] = set()
+    rows = []
+    for event_id, type_ in events:
+        if event_id not in seen and event_id not in claimed:
+            claimed.add(event_id)
+            rows.append({"consumer": consumer, "event_id": event_id, "type": type_, "processed_at": now})
+    if rows:
+        await conn.execute(insert(t), rows)
+    return claimed

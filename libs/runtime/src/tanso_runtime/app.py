@@ -52,6 +52,7 @@ class ServiceSpec:
     projections: Sequence[Projection] = ()
     routers: Sequence[APIRouter] = ()
     event_handlers: dict = field(default_factory=dict)  # IntegrationEvent type -> EventHandler
+    batch_handlers: dict = field(default_factory=dict)  # IntegrationEvent type -> BatchHandler (set-based)
     on_startup: Sequence[Callable[[ServiceRuntime], Awaitable[None]]] = ()
 
 
@@ -106,6 +107,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
                 runtime.consumer = EventConsumer(
                     name=settings.service_name, engine=engine, tables=spec.tables,
                     uow_factory=runtime.uow, handlers=dict(spec.event_handlers),
+                    batch_handlers=dict(spec.batch_handlers),
                     fetch_max_wait_ms=settings.kafka.fetch_max_wait_ms,
                     max_batch=settings.kafka.consume_batch_max,
                     observe=metrics.handled_observer(settings.service_name))

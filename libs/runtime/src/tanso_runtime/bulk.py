@@ -86,6 +86,16 @@ class BulkWriter:
         except Exception as exc:
             raise _wrapped(exc, f"bulk insert into {table.name}") from exc
 
+    async def insert_dicts(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        """Insert rows given as Core would take them (same keys in every row): each value goes
+        through its column type's bind processor, so JSON, times and decimals are stored as
+        ``insert(table).values(**row)`` stores them."""
+        if not rows:
+            return
+        columns = tuple(rows[0])
+        encode = RowEncoder(table, columns, self.conn.dialect)
+        await self.insert(table, columns, [encode(row) for row in rows])
+
     async def update(self, table: Table, keys: Sequence[str], columns: Sequence[str], rows: list[tuple]) -> None:
         """Set ``columns`` of the rows identified by ``keys``; each row is ``(*key values, *column values)``."""
         if not rows:
@@ -130,6 +140,18 @@ class BulkWriter:
         for name in self._staging.values():
             await self.driver.execute(f"DROP TABLE IF EXISTS pg_temp.{name}")
         self._staging.clear()
+
+
+class RowEncoder:
+    """A dict row as a tuple in ``columns`` order, each value bind-processed for ``dialect``."""
+
+    def __init__(self, table: Table, columns: Sequence[str], dialect: Dialect) -> None:
+        self.columns = tuple(columns)
+        self.processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in self.columns]
+
+    def __call__(self, row: dict[str, Any]) -> tuple:
+        return tuple(value if process is None else process(value)
+                     for value, process in zip(map(row.__getitem__, self.columns), self.processors, strict=True))
 
 
 def _wrapped(exc: Exception, what: str) -> Exception:

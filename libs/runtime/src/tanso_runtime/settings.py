@@ -31,8 +31,9 @@ class KafkaSettings(BaseModel):
     #: data), so a short wait keeps latency low there; with Apache Kafka 500 costs nothing.
     fetch_max_wait_ms: int = 20
     #: Most records a consumer applies in one transaction with one offset commit (a backlog drains
-    #: in batches of this size; a failing batch is retried one record at a time).
-    consume_batch_max: int = 50
+    #: in batches of this size; a failing batch is retried one record at a time). Large enough for
+    #: the set-based batch handlers (calculation, reporting) to pay off on an import's backlog.
+    consume_batch_max: int = 500
 
 
 class AuthSettings(BaseModel):

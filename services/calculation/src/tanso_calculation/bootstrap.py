@@ -6,7 +6,7 @@ from tanso_runtime.app import ServiceSpec
 from .adapters import tables
 from .adapters.projections import PROJECTIONS
 from .entrypoints.http import router
-from .service_layer.handlers import EVENT_HANDLERS
+from .service_layer.handlers import BATCH_HANDLERS, EVENT_HANDLERS
 from .settings import Settings
 
 
@@ -20,6 +20,7 @@ def build_spec(settings: Settings) -> ServiceSpec:
         projections=PROJECTIONS,
         routers=[router],
         event_handlers=EVENT_HANDLERS,
+        batch_handlers=BATCH_HANDLERS,
         on_startup=[warm_up_units],
     )
 

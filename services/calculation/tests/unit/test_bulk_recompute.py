@@ -12,7 +12,6 @@ lines) must be equal. Runs on SQLite and on PostgreSQL (``database_url``).
 from __future__ import annotations
 
 import functools
-import re
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -103,7 +102,7 @@ class _Rollback(Exception):
     pass
 
 
-async def handle_and_read(engine, event, tenant, path, monkeypatch) -> dict:
+async def handle_and_read(engine, event, tenant, path, monkeypatch, written) -> dict:
     """Handle ``event`` with ``path`` ("bulk" / "per_activity") in a transaction rolled back after reading."""
     meta = EnvelopeMeta(id=CAUSE, type=event.event_type(), subject="s", tenant_id=tenant, time=NOW)
     with monkeypatch.context() as m:
@@ -115,9 +114,9 @@ async def handle_and_read(engine, event, tenant, path, monkeypatch) -> dict:
         try:
             async with UnitOfWork(engine, tables.messaging, PROJECTIONS) as uow:
                 uow.now = NOW
-                before = await _max_positions(uow.conn)
+                before = await written.mark(uow.conn)
                 await handlers.on_factor_published(event, meta, uow)
-                snapshot = await _read(uow.conn, before)
+                snapshot = await written.rows(uow.conn, before)
                 chains = {t: await audit.verify_chain(uow.conn, t) for t in (A, B)}
                 assert all(c["valid"] for c in chains.values()), chains
                 # the head hash depends on the new (random) audit record ids
@@ -126,40 +125,6 @@ async def handle_and_read(engine, event, tenant, path, monkeypatch) -> dict:
         except _Rollback:
             pass
     return snapshot
-
-
-async def _max_positions(conn) -> tuple[int, int]:
-    m = tables.messaging
-    return ((await conn.execute(select(func.coalesce(func.max(m.events.c.position), 0)))).scalar(),
-            (await conn.execute(select(func.coalesce(func.max(m.outbox.c.position), 0)))).scalar())
-
-
-async def _read(conn, before) -> dict:
-    """The rows the recompute wrote, as stored (JSON as text), new ids and hashes by order of appearance."""
-    events_before, outbox_before = before
-    events = (await conn.exec_driver_sql(
-        "SELECT event_id, stream_id, version, type, CAST(data AS TEXT), CAST(meta AS TEXT), tenant_id, "
-        f"recorded_at FROM event_store WHERE position > {events_before} ORDER BY position")).all()
-    audits = (await conn.exec_driver_sql(
-        "SELECT r.audit_record_id, r.tenant_id, r.seq, r.line_id, r.line_revision, r.supersedes, "
-        "CAST(r.record AS TEXT), r.prev_hash, r.hash FROM audit_records r JOIN event_store e "
-        f"ON e.stream_id = 'audit-' || r.tenant_id AND e.version = r.seq WHERE e.position > {events_before} "
-        "ORDER BY e.position")).all()
-    outbox = (await conn.exec_driver_sql(
-        "SELECT id, aggregatetype, aggregateid, type, topic, payload, CAST(headers AS TEXT), created_at, "
-        f"published_at FROM outbox WHERE position > {outbox_before} ORDER BY position")).all()
-    lines = (await conn.execute(select(tables.lines).order_by(tables.lines.c.tenant_id, tables.lines.c.line_id))
-             ).all()
-    new_ids = [r[0] for r in events] + [r[0] for r in audits] + [r[0] for r in outbox] + [r[8] for r in audits]
-    names = {value: f"<new-{i}>" for i, value in enumerate(new_ids)}
-    pattern = re.compile("|".join(map(re.escape, names))) if names else None
-
-    def normal(rows):
-        text = repr([tuple(r) for r in rows])
-        return pattern.sub(lambda m: names[m.group(0)], text) if pattern else text
-
-    return {"events": normal(events), "audits": normal(audits), "outbox": normal(outbox), "lines": normal(lines),
-            "records": [r[6] for r in audits], "count": len(audits)}
 
 
 FINAL_EVENTS = {
@@ -173,13 +138,13 @@ FINAL_EVENTS = {
 
 
 @pytest.mark.parametrize("case", list(FINAL_EVENTS))
-async def test_bulk_and_per_activity_paths_write_the_same_rows(engine, monkeypatch, case):
+async def test_bulk_and_per_activity_paths_write_the_same_rows(engine, monkeypatch, case, written):
     await history(engine)
     event, tenant = FINAL_EVENTS[case]
-    reference = await handle_and_read(engine, event, tenant, "per_activity", monkeypatch)
+    reference = await handle_and_read(engine, event, tenant, "per_activity", monkeypatch, written)
     assert reference["count"] > 0
     for path in ("bulk", "bulk_small_pages"):
-        bulk = await handle_and_read(engine, event, tenant, path, monkeypatch)
+        bulk = await handle_and_read(engine, event, tenant, path, monkeypatch, written)
         for part in ("audits", "events", "outbox", "lines", "chains"):
             assert bulk[part] == reference[part], (path, part)
 

@@ -68,7 +68,7 @@ async def _activity(conn, e):
     d = dict(e.data)
     if e.version > 1:  # the stream's first event (version 1) has no row to replace
         await conn.execute(delete(t).where(t.c.tenant_id == e.tenant_id, t.c.activity_id == d["activity_id"]))
-    await conn.execute(insert(t).values(tenant_id=e.tenant_id, **d))
+    await conn.execute(insert(t).values(**activity_row(e.tenant_id, d)))
 
 
 @inputs.on("FactorInput")
@@ -80,23 +80,37 @@ async def _factor(conn, e):
 @trail.on("LineComputed")
 async def _line(conn, e):
     r = e.data["record"]
-    await conn.execute(insert(tables.audit_records).values(
-        audit_record_id=r["audit_record_id"], tenant_id=e.tenant_id, seq=r["seq"], line_id=r["line_id"],
-        line_revision=r["line_revision"], supersedes=r["supersedes_audit_record_id"], record=r,
-        prev_hash=r["prev_hash"], hash=r["hash"]))
-    t = tables.lines
-    a, logic = r["activity"], r["logic"]
+    await conn.execute(insert(tables.audit_records).values(**audit_row(e.tenant_id, r)))
     if r["line_revision"] > 1:  # a line's first record has no row to replace
+        t = tables.lines
         await conn.execute(delete(t).where(t.c.tenant_id == e.tenant_id, t.c.line_id == r["line_id"]))
-    await conn.execute(insert(t).values(
-        tenant_id=e.tenant_id, line_id=r["line_id"], activity_id=a["activity_id"],
-        activity_revision=a["revision"], line_revision=r["line_revision"], status=r["status"],
-        fiscal_year=a["fiscal_year"], period=a["period"], org_unit_id=a["org_unit_id"], item_code=a["item_code"],
-        scope=r["scope"], scope3_category=r.get("scope3_category"), scope2_method=r.get("scope2_method"),
-        energy_type=logic.get("energy_type"), method=logic["method"], logic_version=logic["version"],
-        factor_code=logic["factor_code"],
-        factor_version_id=(r.get("factor") or {}).get("factor_version_id"), co2e_t=r["result_t"],
-        audit_record_id=r["audit_record_id"], message=r.get("message")))
+    await conn.execute(insert(tables.lines).values(**line_row(e.tenant_id, r)))
+
+
+def activity_row(tenant_id: str, data: dict) -> dict:
+    """The ``activity_inputs`` row of an ``ActivityInput`` event's data."""
+    return {"tenant_id": tenant_id, **data}
+
+
+def audit_row(tenant_id: str, r: dict) -> dict:
+    """The ``audit_records`` row of audit record ``r``."""
+    return {"audit_record_id": r["audit_record_id"], "tenant_id": tenant_id, "seq": r["seq"], "line_id": r["line_id"],
+            "line_revision": r["line_revision"], "supersedes": r["supersedes_audit_record_id"], "record": r,
+            "prev_hash": r["prev_hash"], "hash": r["hash"]}
+
+
+def line_row(tenant_id: str, r: dict) -> dict:
+    """The ``emission_lines`` row of the line's audit record ``r``."""
+    a, logic = r["activity"], r["logic"]
+    return {
+        "tenant_id": tenant_id, "line_id": r["line_id"], "activity_id": a["activity_id"],
+        "activity_revision": a["revision"], "line_revision": r["line_revision"], "status": r["status"],
+        "fiscal_year": a["fiscal_year"], "period": a["period"], "org_unit_id": a["org_unit_id"],
+        "item_code": a["item_code"], "scope": r["scope"], "scope3_category": r.get("scope3_category"),
+        "scope2_method": r.get("scope2_method"), "energy_type": logic.get("energy_type"), "method": logic["method"],
+        "logic_version": logic["version"], "factor_code": logic["factor_code"],
+        "factor_version_id": (r.get("factor") or {}).get("factor_version_id"), "co2e_t": r["result_t"],
+        "audit_record_id": r["audit_record_id"], "message": r.get("message")}
 
 
 PROJECTIONS = [inputs, logic, trail]

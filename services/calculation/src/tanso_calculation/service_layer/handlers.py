@@ -9,12 +9,34 @@ from tanso_events.unit_of_work import UnitOfWork
 
 from ..adapters import tables
 from ..domain.events import ActivityInput, FactorInput
+from .batch_recording import NewActivities, existing_streams
 from .bulk_recompute import recompute_factor_lines, tenant_scope
-from .lines import recompute_activity
+from .lines import logic_item, recompute_activity
 
 
 async def on_activity_recorded(event: catalog.ActivityRecorded, meta: EnvelopeMeta, uow: UnitOfWork) -> None:
     await _record_activity(uow, meta, event, revision=1, status="active", reason="activity recorded")
+
+
+async def on_activities_recorded(items: list[tuple[catalog.ActivityRecorded, EnvelopeMeta]],
+                                 uow: UnitOfWork) -> None:
+    """A run of recordings (an import's backlog): new activities set-based, the rest one by one in order."""
+    streams = [f"activity-{event.activity_id}" for event, _ in items]
+    known = await existing_streams(uow, streams)
+    new = NewActivities(uow)
+    logic: dict[tuple, tuple] = {}
+    for (event, meta), stream in zip(items, streams, strict=True):
+        if stream in known:
+            await new.write()  # keep the audit trail in event order
+            uow.causation_id = meta.id  # what a unit of work of its own would carry
+            await on_activity_recorded(event, meta, uow)
+            continue
+        known.add(stream)
+        key = (meta.tenant_id, event.fiscal_year, event.item_code)
+        if key not in logic:
+            logic[key] = await logic_item(uow, *key)
+        await new.add(event, meta, *logic[key])
+    await new.write()
 
 
 async def on_activity_corrected(event: catalog.ActivityCorrected, meta: EnvelopeMeta, uow: UnitOfWork) -> None:
@@ -70,4 +92,8 @@ EVENT_HANDLERS = {
     catalog.ActivityCorrected: on_activity_corrected,
     catalog.ActivityVoided: on_activity_voided,
     catalog.FactorPublished: on_factor_published,
+}
+
+BATCH_HANDLERS = {
+    catalog.ActivityRecorded: on_activities_recorded,
 }

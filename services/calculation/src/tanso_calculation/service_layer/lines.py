@@ -51,6 +51,14 @@ def plan_lines(activity_id: str, item: LogicItem) -> list[LinePlan]:
     return plans
 
 
+def plans_for(activity_id: str, item: LogicItem | None, existing: dict) -> list[LinePlan]:
+    """The lines of an activity; an item missing from the logic gives one line in error."""
+    if item is None:
+        return [LinePlan(activity_id, "primary", existing.get(activity_id, {}).get("scope") or 1, None, None,
+                         "quantity_x_factor", None)]
+    return plan_lines(activity_id, item)
+
+
 async def logic_item(uow: UnitOfWork, tenant_id: str, fiscal_year: int, item_code: str
                      ) -> tuple[LogicItem | None, int]:
     """The item in force and the logic version (0 = the built-in logic)."""
@@ -93,11 +101,7 @@ async def recompute_activity(uow: UnitOfWork, tenant_id: str, activity_id: str, 
     item, logic_version = await logic_item(uow, tenant_id, a["fiscal_year"], a["item_code"])
     existing = {r["line_id"]: r for r in (await uow.conn.execute(select(tables.lines).where(
         tables.lines.c.tenant_id == tenant_id, tables.lines.c.activity_id == activity_id))).mappings()}
-    if item is None:
-        plans = [LinePlan(activity_id, "primary", existing.get(activity_id, {}).get("scope") or 1, None, None,
-                          "quantity_x_factor", None)]
-    else:
-        plans = plan_lines(activity_id, item)
+    plans = plans_for(activity_id, item, existing)
     for plan in plans:
         await _compute(uow, tenant_id, a, item, logic_version, plan, existing.get(plan.line_id), reason,
                        cause_event_id)
@@ -112,9 +116,34 @@ async def recompute_activity(uow: UnitOfWork, tenant_id: str, activity_id: str, 
 
 async def _compute(uow: UnitOfWork, tenant_id: str, a, item: LogicItem | None, logic_version: int, plan: LinePlan,
                    prev, reason: str, cause_event_id: str) -> None:
-    factor = None
+    factor = await factor_for(uow, tenant_id, a, item, plan)
+    status, record = evaluate(a, item, plan, factor)
+    factor_version_id = factor["factor_version_id"] if factor is not None else None
+    signature = (status, factor_version_id, a["revision"], logic_version, record["result_t"])
+    if prev is not None and (prev["status"], prev["factor_version_id"], prev["activity_revision"],
+                             prev["logic_version"], fmt(prev["co2e_t"])) == signature:
+        return  # same inputs, same figure: nothing to record
+
+    seq, prev_hash = await chain_head(uow, tenant_id)
+    seal(record, tenant_id, a, item, logic_version, plan, factor, status, prev, reason, cause_event_id,
+         computed_at=uow.now.isoformat(), audit_record_id=str(uuid.uuid4()), seq=seq + 1, prev_hash=prev_hash)
+    await uow.append(f"audit-{tenant_id}", seq, tenant_id, [LineComputed(record=record)])
+    uow.cache[("head", tenant_id)] = (seq + 1, record["hash"])
+    metrics.count_recalculation(_reason_label(reason), uow=uow)
+    if announces(status, prev):
+        await uow.publish(emission_event(a, item, plan, record, status, reason, factor_version_id),
+                          subject=plan.line_id, tenant_id=tenant_id, aggregate_type="emission_line")
+
+
+async def factor_for(uow: UnitOfWork, tenant_id: str, a, item: LogicItem | None, plan: LinePlan):
+    """The factor version the line is computed with (None when it needs none or none is valid yet)."""
     if a["status"] != "voided" and item is not None and plan.factor_code:
-        factor = await resolve_factor(uow, tenant_id, plan.factor_code, a["fiscal_year"])
+        return await resolve_factor(uow, tenant_id, plan.factor_code, a["fiscal_year"])
+    return None
+
+
+def evaluate(a, item: LogicItem | None, plan: LinePlan, factor) -> tuple[str, dict]:
+    """The line's status and result fields (result_t, message, formula, conversion); no I/O."""
     record: dict = {"result_t": "0", "message": plan.note, "formula": None, "conversion": None}
     if a["status"] == "voided":
         status, record["formula"] = "voided", "line voided: 0 t-CO2e"
@@ -139,27 +168,26 @@ async def _compute(uow: UnitOfWork, tenant_id: str, a, item: LogicItem | None, l
                 record.update(factor_result(item, plan, a, factor))
         except (UnitMismatchError, UnknownUnitError) as exc:
             status, record["message"] = "error", str(exc)
+    return status, record
 
-    factor_version_id = factor["factor_version_id"] if factor is not None else None
-    signature = (status, factor_version_id, a["revision"], logic_version, record["result_t"])
-    if prev is not None and (prev["status"], prev["factor_version_id"], prev["activity_revision"],
-                             prev["logic_version"], fmt(prev["co2e_t"])) == signature:
-        return  # same inputs, same figure: nothing to record
 
-    seq, prev_hash = await _chain_head(uow, tenant_id)
+def seal(record: dict, tenant_id: str, a, item: LogicItem | None, logic_version: int, plan: LinePlan, factor,
+         status: str, prev, reason: str, cause_event_id: str, *, computed_at: str, audit_record_id: str, seq: int,
+         prev_hash: str) -> dict:
+    """Complete ``record`` (the result fields of :func:`evaluate`) as audit record ``seq`` and chain it."""
     record.update(record_fields(tenant_id, a, item, logic_version, plan, factor, status, prev, reason,
-                                cause_event_id, computed_at=uow.now.isoformat(), audit_record_id=str(uuid.uuid4()),
-                                seq=seq + 1, prev_hash=prev_hash))
+                                cause_event_id, computed_at=computed_at, audit_record_id=audit_record_id,
+                                seq=seq, prev_hash=prev_hash))
     record["hash"] = chain_hash(prev_hash, record)
-    await uow.append(f"audit-{tenant_id}", seq, tenant_id, [LineComputed(record=record)])
-    uow.cache[("head", tenant_id)] = (seq + 1, record["hash"])
-    metrics.count_recalculation(_reason_label(reason), uow=uow)
-    if status in ("calculated", "voided") or (prev is not None and prev["status"] == "calculated"):
-        await uow.publish(emission_event(a, item, plan, record, status, reason, factor_version_id),
-                          subject=plan.line_id, tenant_id=tenant_id, aggregate_type="emission_line")
+    return record
 
 
-async def _chain_head(uow: UnitOfWork, tenant_id: str) -> tuple[int, str]:
+def announces(status: str, prev) -> bool:
+    """Whether reporting hears of the record: a figure, a void, or a figure withdrawn (now pending or error)."""
+    return status in ("calculated", "voided") or (prev is not None and prev["status"] == "calculated")
+
+
+async def chain_head(uow: UnitOfWork, tenant_id: str) -> tuple[int, str]:
     """(seq, hash) of the tenant's newest audit record; known without a query once this transaction wrote one."""
     if (cached := uow.cache.get(("head", tenant_id))) is not None:
         return cached
