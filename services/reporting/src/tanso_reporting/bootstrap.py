@@ -6,7 +6,7 @@ from .adapters import tables
 from .adapters.projections import PROJECTIONS
 from .entrypoints.http import router
 from .entrypoints.intensity import router as intensity_router
-from .service_layer.handlers import EVENT_HANDLERS
+from .service_layer.handlers import BATCH_HANDLERS, EVENT_HANDLERS
 from .settings import Settings
 
 
@@ -21,4 +21,5 @@ def build_spec(settings: Settings) -> ServiceSpec:
         projections=PROJECTIONS,
         routers=[router, intensity_router],
         event_handlers=EVENT_HANDLERS,
+        batch_handlers=BATCH_HANDLERS,
     )

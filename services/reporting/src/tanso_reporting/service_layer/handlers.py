@@ -9,6 +9,7 @@ from tanso_events.unit_of_work import UnitOfWork
 
 from ..adapters import tables
 from ..domain.events import LineReported, OrgUnitKnown, SupplierDisclosureReceived, TenantKnown
+from .batch_lines import NewLines, reported_lines
 from .intensity import on_revenue_recorded
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,22 @@ async def on_emission_calculated(event: catalog.EmissionCalculated, meta: Envelo
     fact = LineReported(source_event_id=meta.id, **event.model_dump(
         include=set(LineReported.model_fields) - {"source_event_id"}))
     await uow.append(stream_id, version, meta.tenant_id, [fact])
+
+
+async def on_emissions_calculated(items: list[tuple[catalog.EmissionCalculated, EnvelopeMeta]],
+                                  uow: UnitOfWork) -> None:
+    """A run of line figures (an import's backlog): new lines set-based, the rest one by one in order."""
+    known = await reported_lines(uow, [event.line_id for event, _ in items])
+    new = NewLines(uow)
+    for event, meta in items:
+        if event.line_id in known:
+            await new.write()
+            uow.causation_id = meta.id  # what a unit of work of its own would carry
+            await on_emission_calculated(event, meta, uow)
+            continue
+        known.add(event.line_id)
+        new.add(event, meta)
+    await new.write()
 
 
 async def on_org_unit_registered(event: catalog.OrgUnitRegistered, meta: EnvelopeMeta, uow: UnitOfWork) -> None:
@@ -65,4 +82,8 @@ EVENT_HANDLERS = {
     catalog.TenantRegistered: on_tenant_registered,
     catalog.DisclosureGranted: on_disclosure_granted,
     catalog.RevenueRecorded: on_revenue_recorded,
+}
+
+BATCH_HANDLERS = {
+    catalog.EmissionCalculated: on_emissions_calculated,
 }
