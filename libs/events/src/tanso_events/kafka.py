@@ -241,8 +241,9 @@ class EventConsumer:
                          committed: list[UnitOfWork]) -> None:
         """Claim a run of same-type records in bulk and hand the new ones to ``handler`` in one call.
 
-        One CONSUMER span covers the run, linked to each record's producer span (OpenTelemetry's
-        batch-processing shape); it is the parent of the outbox rows the handler queues.
+        One CONSUMER span covers the run: a child of the first record's producer span (so the
+        trace of a request whose events arrive together stays whole) and linked to every record's
+        producer span, OpenTelemetry's batch-processing shape.
         """
         started = time.perf_counter()
         first_record, first_envelope = run[0][0], run[0][1]
@@ -250,7 +251,8 @@ class EventConsumer:
         links = [trace.Link(ctx) for h in headers
                  if (ctx := trace.get_current_span(context_from_headers(h)).get_span_context()).is_valid]
         with tracer().start_as_current_span(
-                f"{first_record.topic} process", kind=SpanKind.CONSUMER, links=links,
+                f"{first_record.topic} process", context=context_from_headers(headers[0]), kind=SpanKind.CONSUMER,
+                links=links,
                 attributes={"messaging.system": "kafka", "messaging.operation.type": "process",
                             "messaging.destination.name": first_record.topic,
                             "messaging.consumer.group.name": self.name, "cloudevents.event_type": first_envelope.type,
