@@ -99,7 +99,7 @@ async def test_a_redelivered_batch_changes_nothing(consumer):
 @pytest.fixture
 def with_batch_handler(consumer):
     """The consumer with a set-based handler of TenantRegistered that records each call's events."""
-    consumer, by_type, seen, commits = consumer
+    consumer, by_type, seen, _ = consumer
     calls: list[list[str]] = []
 
     async def on_tenants(items, uow: UnitOfWork) -> None:
@@ -136,3 +136,12 @@ async def test_a_failing_batch_handler_falls_back_to_one_event_at_a_time(with_ba
     async with consumer.engine.connect() as conn:
         parked = (await conn.execute(select(consumer.tables.dead_letters.c.kafka_offset))).scalars().all()
     assert parked == [2]
+
+
+async def test_two_copies_of_one_event_in_a_run_reach_the_batch_handler_once(with_batch_handler):
+    consumer, by_type, seen, calls = with_batch_handler
+    first, other = record("ok", 0), record("ok", 1)
+    copy = Record(first.value, 2)  # the same envelope again, e.g. republished by a relay after a lost ack
+    await consumer.process_batch([first, other, copy], by_type)
+    assert calls == [["t0", "t1"]]
+    assert [r.tenant_id for r in await rows(consumer, seen)] == ["t0", "t1"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from .store import MessagingTables
+from .store import MessagingTables, present
 
 
 async def claim(conn: AsyncConnection, tables: MessagingTables, consumer: str, event_id: str, type_: str) -> bool:
@@ -24,10 +24,6 @@ async def claim(conn: AsyncConnection, tables: MessagingTables, consumer: str, e
     return result.rowcount == 1
 
 
-#: Ids per ``IN (…)`` list: under SQLite's default limit of bound parameters.
-_CHUNK = 500
-
-
 async def claim_many(conn: AsyncConnection, tables: MessagingTables, consumer: str,
                      events: Sequence[tuple[str, str]]) -> set[str]:
     """Record the ``(event_id, type)`` pairs not yet processed by ``consumer``; returns the ids claimed now.
@@ -36,11 +32,7 @@ async def claim_many(conn: AsyncConnection, tables: MessagingTables, consumer: s
     time, the insert fails and the caller's transaction rolls back rather than applying an event twice.
     """
     t = tables.inbox
-    ids = [event_id for event_id, _ in events]
-    seen: set[str] = set()
-    for start in range(0, len(ids), _CHUNK):
-        seen.update((await conn.execute(select(t.c.event_id).where(
-            t.c.consumer == consumer, t.c.event_id.in_(ids[start:start + _CHUNK])))).scalars())
+    seen = await present(conn, t.c.event_id, [event_id for event_id, _ in events], t.c.consumer == consumer)
     now = datetime.now(UTC)
     claimed: set[str] = set()
     rows = []

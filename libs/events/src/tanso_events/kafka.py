@@ -243,7 +243,8 @@ class EventConsumer:
 
         One CONSUMER span covers the run: a child of the first record's producer span (so the
         trace of a request whose events arrive together stays whole) and linked to every record's
-        producer span, OpenTelemetry's batch-processing shape.
+        producer span, OpenTelemetry's batch-processing shape (the SDK keeps 128 links by default).
+        What the handler writes carries that span's ``traceparent``.
         """
         started = time.perf_counter()
         first_record, first_envelope = run[0][0], run[0][1]
@@ -257,15 +258,20 @@ class EventConsumer:
                             "messaging.destination.name": first_record.topic,
                             "messaging.consumer.group.name": self.name, "cloudevents.event_type": first_envelope.type,
                             "messaging.batch.message_count": len(run)}):
-            claimed = await claim_many(conn, self.tables, self.name, [(e.id, e.type) for _, e, *_ in run])
-            fresh = [(event, _meta(envelope, h)) for (_, envelope, event, _), h in zip(run, headers, strict=True)
-                     if envelope.id in claimed]
+            unclaimed = await claim_many(conn, self.tables, self.name, [(e.id, e.type) for _, e, *_ in run])
+            fresh, run_outcomes = [], []
+            for (record, envelope, event, _), h in zip(run, headers, strict=True):
+                outcome = "duplicate"
+                if envelope.id in unclaimed:  # a second copy in the same fetch is a duplicate too
+                    unclaimed.discard(envelope.id)
+                    fresh.append((event, _meta(envelope, h)))
+                    outcome = "applied"
+                run_outcomes.append((record, envelope, outcome, started))
             if fresh:
                 async with self.uow_factory(fresh[0][1].id).join(conn) as uow:
                     await handler(fresh, uow)
                 committed.append(uow)
-        for record, envelope, *_ in run:
-            outcomes.append((record, envelope, "applied" if envelope.id in claimed else "duplicate", started))
+        outcomes.extend(run_outcomes)
 
     async def partition_lag(self, timeout: float = 0.5) -> list[tuple[str, int, int]]:
         """``(topic, partition, lag)`` of the partitions assigned to this process right now.

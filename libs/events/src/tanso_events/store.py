@@ -8,6 +8,7 @@ replay. Outbox columns follow Debezium's outbox router so a CDC connector could 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -198,6 +199,19 @@ class EventStore:
             .limit(limit)
         )
         return [_stored(r) for r in result]
+
+
+#: Values per ``IN (…)`` list: under SQLite's default limit of bound parameters.
+IN_CHUNK = 500
+
+
+async def present(conn: AsyncConnection, column: Any, values: Sequence[Any], *where: Any) -> set[Any]:
+    """Which of ``values`` occur in ``column`` (in rows matching ``where``); chunked ``IN`` lists."""
+    found: set[Any] = set()
+    for start in range(0, len(values), IN_CHUNK):
+        found.update((await conn.execute(select(column).where(
+            column.in_(values[start:start + IN_CHUNK]), *where).distinct())).scalars())
+    return found
 
 
 def canonical_json(value: Any) -> str:

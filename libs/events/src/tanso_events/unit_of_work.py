@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import insert
@@ -124,7 +124,7 @@ class UnitOfWork:
         actor: str | None = None,
     ) -> list[StoredEvent]:
         """Append domain events and run the projections on them, in this transaction."""
-        meta = {"traceparent": current_traceparent(), "causation_id": self.causation_id, "actor": actor}
+        meta = self._event_meta(self.causation_id, actor)
         new = [
             NewEvent(str(uuid.uuid4()), e.type_name(), e.model_dump(mode="json"), meta) for e in events
         ]
@@ -151,22 +151,34 @@ class UnitOfWork:
         event_id: str | None = None,
     ) -> str:
         """Queue an integration event in the outbox; returns its event id."""
+        row = self.outbox_row(event, subject=subject, tenant_id=tenant_id, aggregate_type=aggregate_type,
+                              topic=topic, event_id=event_id)
+        await self.conn.execute(insert(self.tables.outbox).values(**row))
+        self._published += 1
+        return row["id"]
+
+    # Rows for handlers that write many events at once (``tanso_runtime.bulk``); then call
+    # ``wrote_outbox_rows`` so the relay is woken after the commit.
+
+    def event_row(self, stream_id: str, version: int, tenant_id: str, event: DomainEvent, *,
+                  causation_id: str | None = None, actor: str | None = None) -> dict[str, Any]:
+        """The event-store row :meth:`append` would write for ``event`` at ``version`` (``event_id`` None:
+        the bulk writer fills it; ``position`` is the database's)."""
+        return {"event_id": None, "stream_id": stream_id, "version": version, "type": event.type_name(),
+                "data": event.model_dump(mode="json"), "meta": self._event_meta(causation_id, actor),
+                "tenant_id": tenant_id, "recorded_at": self.now}
+
+    def outbox_row(self, event: IntegrationEvent, *, subject: str, tenant_id: str, aggregate_type: str,
+                   topic: str | None = None, event_id: str | None = None) -> dict[str, Any]:
+        """The outbox row :meth:`publish` writes for ``event``."""
         envelope = new_envelope(event, subject=subject, tenant_id=tenant_id, event_id=event_id, time=self.now)
         headers = {"content-type": "application/cloudevents+json"}
         if tp := current_traceparent():
             headers["traceparent"] = tp
-        await self.conn.execute(
-            insert(self.tables.outbox).values(
-                id=envelope.id,
-                aggregatetype=aggregate_type,
-                aggregateid=subject,
-                type=envelope.type,
-                topic=topic or topic_for(event.producer, event.version),
-                payload=envelope.model_dump_json(),
-                headers=headers,
-                created_at=self.now,
-                published_at=None,
-            )
-        )
-        self._published += 1
-        return envelope.id
+        return {"id": envelope.id, "aggregatetype": aggregate_type, "aggregateid": subject, "type": envelope.type,
+                "topic": topic or topic_for(event.producer, event.version), "payload": envelope.model_dump_json(),
+                "headers": headers, "created_at": self.now, "published_at": None}
+
+    @staticmethod
+    def _event_meta(causation_id: str | None, actor: str | None) -> dict[str, Any]:
+        return {"traceparent": current_traceparent(), "causation_id": causation_id, "actor": actor}

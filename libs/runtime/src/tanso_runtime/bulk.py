@@ -46,6 +46,24 @@ def uuid4s(n: int) -> list[str]:
     return [f"{prefix}{i:012x}" for i in range(n)]
 
 
+async def insert_all(conn: AsyncConnection, inserts: Sequence[tuple[Table, list[dict[str, Any]]]]) -> None:
+    """Insert each table's dict rows in bulk (:meth:`BulkWriter.insert_dicts`), in order, in ``conn``'s
+    transaction."""
+    writer = await BulkWriter.open(conn)
+    try:
+        for table, rows in inserts:
+            await writer.insert_dicts(table, rows)
+    finally:
+        await writer.close()
+
+
+def fill_ids(rows: list[dict[str, Any]], key: str) -> None:
+    """Give every row whose ``key`` is None a fresh id (:func:`uuid4s`: adjacent in the index)."""
+    missing = [row for row in rows if row[key] is None]
+    for row, new_id in zip(missing, uuid4s(len(missing)), strict=True):
+        row[key] = new_id
+
+
 class BulkWriter:
     """Inserts and updates of many rows on ``conn``'s driver connection, in ``conn``'s transaction.
 
@@ -150,6 +168,8 @@ class RowEncoder:
         self.processors = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in self.columns]
 
     def __call__(self, row: dict[str, Any]) -> tuple:
+        if len(row) != len(self.columns):
+            raise ValueError(f"a bulk row has columns {sorted(row)}, the first row had {sorted(self.columns)}")
         return tuple(value if process is None else process(value)
                      for value, process in zip(map(row.__getitem__, self.columns), self.processors, strict=True))
 

@@ -1,4 +1,5 @@
-"""Fixtures of calculation's unit tests: the rows a handler wrote, to compare two paths byte for byte."""
+"""Fixtures of calculation's unit tests: a database of each backend with calculation's tables, and the
+rows a handler wrote, to compare two paths byte for byte."""
 
 from __future__ import annotations
 
@@ -8,6 +9,13 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import func, select
 from tanso_calculation.adapters import tables
+from tanso_devstack.testing import engine_with_schema
+
+
+@pytest.fixture
+async def engine(database_url):
+    async with engine_with_schema(database_url, tables.metadata) as engine:
+        yield engine
 
 
 async def _max_positions(conn) -> tuple[int, int]:

@@ -14,7 +14,6 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import select
 from tanso_calculation.adapters import tables
 from tanso_calculation.adapters.projections import PROJECTIONS
@@ -26,19 +25,9 @@ from tanso_events.envelope import EnvelopeMeta
 from tanso_events.inbox import claim
 from tanso_events.unit_of_work import UnitOfWork
 from tanso_runtime.auth import Principal
-from tanso_runtime.db import make_engine
 
 A, B = "tenant-a", "tenant-b"
 NOW = datetime(2026, 4, 1, 9, 0, 0, 123456, tzinfo=UTC)
-
-
-@pytest.fixture
-async def engine(database_url):
-    engine = make_engine(database_url)
-    async with engine.begin() as conn:
-        await conn.run_sync(tables.metadata.create_all)
-    yield engine
-    await engine.dispose()
 
 
 def factor(code, value, value_unit, version_id, activity_unit):
@@ -92,6 +81,7 @@ def run_of_recordings() -> list[tuple[catalog.ActivityRecorded, str]]:
         (recorded("a-gas", "2", unit="千m3", item="city_gas"), A),  # its factor is not published: pending
         (recorded("a-3", "0", org="site-2"), A),
         (recorded("b-2", "3000"), B),
+        (recorded("a-1", "999"), A),  # a second recording of an activity of this run: changes nothing
     ]
 
 
@@ -143,7 +133,7 @@ async def test_a_run_handled_together_writes_what_one_event_at_a_time_writes(eng
         assert together[part] == reference[part], part
 
 
-async def test_a_run_with_a_known_activity_in_the_middle_keeps_the_trail_in_event_order(engine):
+async def test_a_run_records_each_new_activity_once_in_event_order_with_its_figures(engine):
     await history(engine)
     run = run_of_recordings()
     async with UnitOfWork(engine, tables.messaging, PROJECTIONS) as uow:
@@ -154,6 +144,7 @@ async def test_a_run_with_a_known_activity_in_the_middle_keeps_the_trail_in_even
         lines = {r.line_id: r for r in (await conn.execute(select(tables.lines))).all()}
         assert (await audit.verify_chain(conn, A))["valid"]
     assert records[:3] == ["known-1", "known-1:market", "a-1"]  # the late copy of known-1 added nothing
+    assert records.count("a-1") == 1
     assert lines["a-1"].co2e_t == Decimal("4.992") and lines["a-2"].co2e_t == Decimal("0.624")
     assert lines["a-litres"].status == "error" and lines["a-2026"].status == "pending_factor"
     assert lines["a-unknown"].status == "error" and lines["b-1:cat3"].co2e_t == Decimal("0.1")

@@ -28,22 +28,12 @@ from tanso_events.envelope import EnvelopeMeta
 from tanso_events.inbox import claim
 from tanso_events.unit_of_work import UnitOfWork
 from tanso_runtime.auth import Principal
-from tanso_runtime.db import make_engine
 
 A, B = "tenant-a", "tenant-b"
 ELECTRICITY = "shk.electricity.substitute"
 UPSTREAM = "test.electricity.upstream"
 NOW = datetime(2026, 4, 1, 9, 0, 0, 123456, tzinfo=UTC)
 CAUSE = "6f0c1d2e-0000-4000-8000-00000000c0de"
-
-
-@pytest.fixture
-async def engine(database_url):
-    engine = make_engine(database_url)
-    async with engine.begin() as conn:
-        await conn.run_sync(tables.metadata.create_all)
-    yield engine
-    await engine.dispose()
 
 
 def factor(code=ELECTRICITY, value="0.000416", version_id="fv-1", edition="R6", valid_from=2025, valid_to=2025,

@@ -1,4 +1,4 @@
-"""Test helpers shared by every test folder: throw-away PostgreSQL databases.
+"""Test helpers shared by every test folder: throw-away PostgreSQL databases, engines with a schema.
 
 PostgreSQL tests run when the server answers and skip with the reason otherwise;
 ``TANSO_REQUIRE_POSTGRES=1`` (the PostgreSQL CI variant) turns that skip into a failure.
@@ -11,10 +11,13 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 from fastapi import Request
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine
 from tanso_runtime.auth import Principal
+from tanso_runtime.db import make_engine
 from tanso_runtime.errors import ProblemError
 
 PG_HOST = os.environ.get("TANSO_TEST_PG_HOST", "127.0.0.1")
@@ -74,6 +77,18 @@ async def principal_from_header(request: Request) -> Principal:
         raise ProblemError(401, "unauthorized", "no principal", "未認証")
     tenant, subject, roles = value.split("|")
     return Principal(subject=subject, tenant_id=tenant, roles=frozenset(roles.split(",")))
+
+
+@contextlib.asynccontextmanager
+async def engine_with_schema(database_url: str, metadata: MetaData) -> AsyncIterator[AsyncEngine]:
+    """An engine on ``database_url`` (e.g. the ``database_url`` fixture) with ``metadata``'s tables made."""
+    engine = make_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        yield engine
+    finally:
+        await engine.dispose()
 
 
 def pg_url(name: str) -> str:

@@ -62,15 +62,16 @@ from ..domain.events import LineComputed
 from ..domain.formula import GENESIS_HASH, FactorTerms, apply_factor, factor_terms, fmt
 from ..domain.logic import LogicItem
 from .lines import (
+    EMISSION_LINE,
     LinePlan,
     _formula,
-    _reason_label,
     emission_event,
     factor_result,
     logic_item,
     multiplier_of,
     plan_lines,
     quantity_unit_of,
+    reason_label,
     recompute_activity,
     record_fields,
     resolve_factor,
@@ -348,7 +349,7 @@ async def recompute_factor_lines(uow: UnitOfWork, factor_code: str, valid_from_f
                 payload = template.payload((
                     quoted_result, formula_u, q_audit, seq_text, line_u, new_revision, act_u, revision_text, ev_u, org_u,
                     per_u, quoted_amount, q_prev_audit, q_prev_hash, None, q_message))
-                outbox.append((message_id, "emission_line", line_id, _EVENT_TYPE, _TOPIC, payload, headers,
+                outbox.append((message_id, EMISSION_LINE, line_id, _EVENT_TYPE, _TOPIC, payload, headers,
                                created_at))
                 updates.append((tenant, line_id, line_revision + 1, "calculated", factor_version_id, result_t,
                                 audit_id, template.message))
@@ -369,7 +370,7 @@ async def recompute_factor_lines(uow: UnitOfWork, factor_code: str, valid_from_f
     await writer.close()
     await _drop_work_table(uow)
     if result.records:
-        metrics.count_recalculation(_reason_label(reason), result.records, uow=uow)
+        metrics.count_recalculation(reason_label(reason), result.records, uow=uow)
         uow.wrote_outbox_rows(result.records)  # the relay is woken after the commit
     result.seconds = time.perf_counter() - started
     log.info("recompute after %s: %d lines, %d records, %d unchanged, %d activities per activity, %.1f s "

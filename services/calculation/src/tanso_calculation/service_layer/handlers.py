@@ -9,29 +9,26 @@ from tanso_events.unit_of_work import UnitOfWork
 
 from ..adapters import tables
 from ..domain.events import ActivityInput, FactorInput
-from .batch_recording import NewActivities, existing_streams
+from .batch_recording import NewActivities, known_activities
 from .bulk_recompute import recompute_factor_lines, tenant_scope
-from .lines import logic_item, recompute_activity
+from .lines import RECORDED, logic_item, recompute_activity
 
 
 async def on_activity_recorded(event: catalog.ActivityRecorded, meta: EnvelopeMeta, uow: UnitOfWork) -> None:
-    await _record_activity(uow, meta, event, revision=1, status="active", reason="activity recorded")
+    await _record_activity(uow, meta, event, revision=1, status="active", reason=RECORDED)
 
 
 async def on_activities_recorded(items: list[tuple[catalog.ActivityRecorded, EnvelopeMeta]],
                                  uow: UnitOfWork) -> None:
-    """A run of recordings (an import's backlog): new activities set-based, the rest one by one in order."""
-    streams = [f"activity-{event.activity_id}" for event, _ in items]
-    known = await existing_streams(uow, streams)
+    """A run of recordings (an import's backlog), set-based. A recording of an activity known here
+    changes nothing, as in :func:`on_activity_recorded`."""
+    known = await known_activities(uow, [event.activity_id for event, _ in items])
     new = NewActivities(uow)
     logic: dict[tuple, tuple] = {}
-    for (event, meta), stream in zip(items, streams, strict=True):
-        if stream in known:
-            await new.write()  # keep the audit trail in event order
-            uow.causation_id = meta.id  # what a unit of work of its own would carry
-            await on_activity_recorded(event, meta, uow)
+    for event, meta in items:
+        if event.activity_id in known:
             continue
-        known.add(stream)
+        known.add(event.activity_id)
         key = (meta.tenant_id, event.fiscal_year, event.item_code)
         if key not in logic:
             logic[key] = await logic_item(uow, *key)

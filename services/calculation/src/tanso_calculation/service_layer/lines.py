@@ -25,6 +25,11 @@ from ..domain.formula import GENESIS_HASH, FactorTerms, apply_factor, chain_hash
 from ..domain.logic import DEFAULT_LOGIC, LogicItem
 from ..domain.methods import METHODS
 
+#: ``aggregatetype`` of the outbox rows of emission lines.
+EMISSION_LINE = "emission_line"
+#: The reason recorded for the lines of an activity's first recording.
+RECORDED = "activity recorded"
+
 
 @dataclass(frozen=True)
 class LinePlan:
@@ -129,10 +134,10 @@ async def _compute(uow: UnitOfWork, tenant_id: str, a, item: LogicItem | None, l
          computed_at=uow.now.isoformat(), audit_record_id=str(uuid.uuid4()), seq=seq + 1, prev_hash=prev_hash)
     await uow.append(f"audit-{tenant_id}", seq, tenant_id, [LineComputed(record=record)])
     uow.cache[("head", tenant_id)] = (seq + 1, record["hash"])
-    metrics.count_recalculation(_reason_label(reason), uow=uow)
+    metrics.count_recalculation(reason_label(reason), uow=uow)
     if announces(status, prev):
         await uow.publish(emission_event(a, item, plan, record, status, reason, factor_version_id),
-                          subject=plan.line_id, tenant_id=tenant_id, aggregate_type="emission_line")
+                          subject=plan.line_id, tenant_id=tenant_id, aggregate_type=EMISSION_LINE)
 
 
 async def factor_for(uow: UnitOfWork, tenant_id: str, a, item: LogicItem | None, plan: LinePlan):
@@ -148,8 +153,8 @@ def evaluate(a, item: LogicItem | None, plan: LinePlan, factor) -> tuple[str, di
     if a["status"] == "voided":
         status, record["formula"] = "voided", "line voided: 0 t-CO2e"
     elif item is None:
-        status, record["message"] = "error", f"item {a['item_code']!r} is not in the calculation logic of " \
-                                             f"FY{a['fiscal_year']}"
+        status = "error"
+        record["message"] = f"item {a['item_code']!r} is not in the calculation logic of FY{a['fiscal_year']}"
     elif plan.factor_code and factor is None:
         status = "pending_factor"
         record["message"] = f"no version of factor {plan.factor_code} is valid for FY{a['fiscal_year']} yet"
@@ -271,9 +276,9 @@ def quantity_unit_of(item: LogicItem, plan: LinePlan, a_unit: str) -> str:
     return (item.quantity_unit or a_unit) if plan.kind != "upstream" else a_unit
 
 
-def _reason_label(reason: str) -> str:
+def reason_label(reason: str) -> str:
     """The bounded metric label of a recalculation reason (the audit record keeps the full text)."""
-    for prefix, label in (("activity recorded", "initial"), ("activity corrected", "activity_corrected"),
+    for prefix, label in ((RECORDED, "initial"), ("activity corrected", "activity_corrected"),
                           ("activity voided", "activity_voided"), ("new factor version", "factor_published"),
                           ("logic ", "logic_changed")):
         if reason.startswith(prefix):

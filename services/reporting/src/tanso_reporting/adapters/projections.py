@@ -20,7 +20,8 @@ async def add_to_total(conn, tenant_id: str, line: dict, amount: Decimal, lines:
     basis = line.get("scope2_method") or ""
     key = (t.c.tenant_id == tenant_id, t.c.fiscal_year == line["fiscal_year"], t.c.scope == line["scope"],
            t.c.org_unit_id == line["org_unit_id"], t.c.item_code == line["item_code"], t.c.basis == basis)
-    row = (await conn.execute(select(t.c.co2e_t, t.c.lines).where(*key))).first()
+    # FOR UPDATE (PostgreSQL): two reporting processes adding to one total must not both read the old value
+    row = (await conn.execute(select(t.c.co2e_t, t.c.lines).where(*key).with_for_update())).first()
     if row is None:
         await conn.execute(insert(t).values(tenant_id=tenant_id, fiscal_year=line["fiscal_year"], scope=line["scope"],
                                             org_unit_id=line["org_unit_id"], item_code=line["item_code"],

@@ -15,36 +15,34 @@ from decimal import Decimal
 
 from tanso_events import catalog
 from tanso_events.envelope import EnvelopeMeta
-from tanso_events.tracing import current_traceparent
+from tanso_events.store import present
 from tanso_events.unit_of_work import UnitOfWork
-from tanso_runtime.bulk import BulkWriter, uuid4s
+from tanso_runtime.bulk import fill_ids, insert_all
 
 from ..adapters import tables
 from ..adapters.projections import PROJECTIONS, add_to_total, analysis, line_row, total_key
 from ..domain.events import LineReported
 
-_IN_CHUNK = 500  # ids per IN (…) list, under SQLite's bound-parameter limit
+if [p for p in PROJECTIONS if "LineReported" in p.handlers] != [analysis]:
+    raise RuntimeError("another projection handles LineReported: teach batch_lines.py its rows")
 
 
 class NewLines:
     """The rows of the new lines handled so far, written together by :meth:`write`."""
 
     def __init__(self, uow: UnitOfWork) -> None:
-        if [p for p in PROJECTIONS if "LineReported" in p.handlers] != [analysis]:
-            raise RuntimeError("another projection handles LineReported: teach batch_lines.py its rows")
         self.uow = uow
         self.events: list[dict] = []
         self.lines: list[dict] = []
         self.totals: dict[tuple, dict] = {}  # (tenant, total key) -> {"line", "amount", "count"}
 
     def add(self, event: catalog.EmissionCalculated, meta: EnvelopeMeta) -> None:
+        """Queue the rows of a line reported for the first time."""
         fact = LineReported(source_event_id=meta.id, **event.model_dump(
             include=set(LineReported.model_fields) - {"source_event_id"}))
-        data = fact.model_dump(mode="json")
-        self.events.append({
-            "event_id": None, "stream_id": f"line-{event.line_id}", "version": 1, "type": fact.type_name(),
-            "data": data, "meta": {"traceparent": current_traceparent(), "causation_id": meta.id, "actor": None},
-            "tenant_id": meta.tenant_id, "recorded_at": self.uow.now})
+        row = self.uow.event_row(f"line-{event.line_id}", 1, meta.tenant_id, fact, causation_id=meta.id)
+        self.events.append(row)
+        data = row["data"]
         self.lines.append(line_row(meta.tenant_id, data))
         if data["status"] == "calculated":
             total = self.totals.setdefault((meta.tenant_id, total_key(data)),
@@ -53,14 +51,11 @@ class NewLines:
             total["count"] += 1
 
     async def write(self) -> None:
+        """Write the queued rows and add the queued figures to their totals."""
         if not self.events:
             return
-        for row, event_id in zip(self.events, uuid4s(len(self.events)), strict=True):
-            row["event_id"] = event_id
-        writer = await BulkWriter.open(self.uow.conn)
-        await writer.insert_dicts(tables.messaging.events, self.events)
-        await writer.insert_dicts(tables.report_lines, self.lines)
-        await writer.close()
+        fill_ids(self.events, "event_id")
+        await insert_all(self.uow.conn, [(tables.messaging.events, self.events), (tables.report_lines, self.lines)])
         for (tenant_id, _), total in sorted(self.totals.items(), key=lambda kv: (kv[0][0], repr(kv[0][1]))):
             await add_to_total(self.uow.conn, tenant_id, total["line"], total["amount"], total["count"])
         self.events, self.lines, self.totals = [], [], {}
@@ -68,9 +63,4 @@ class NewLines:
 
 async def reported_lines(uow: UnitOfWork, line_ids: list[str]) -> set[str]:
     """Which of ``line_ids`` have a report line already, in any tenant (the event stream is per line id)."""
-    t = tables.report_lines
-    found: set[str] = set()
-    for start in range(0, len(line_ids), _IN_CHUNK):
-        found.update((await uow.conn.execute(t.select().with_only_columns(t.c.line_id).where(
-            t.c.line_id.in_(line_ids[start:start + _IN_CHUNK])))).scalars())
-    return found
+    return await present(uow.conn, tables.report_lines.c.line_id, line_ids)
