@@ -125,3 +125,26 @@ def test_a_scope_3_item_added_to_the_logic_can_be_recorded_and_is_reported_by_ca
     assert report["by_scope"] == {"3": "3000"}
     by_category = api.ok("GET", "/api/reporting/reports/2025/breakdown", params={"by": "scope3_category"})
     assert by_category["rows"] == [{"key": 15, "co2e_t": "3000"}]
+
+
+def test_after_a_csv_import_the_platform_says_up_to_date_only_once_every_row_is_in_the_report(api):
+    tenant = api.sign_up("集計状況 株式会社")
+    site = api.add_site(tenant["org_unit_id"], "本社")
+    api.record(site, "1000", item="city_gas", unit="千m3")  # waits until activities knows the site
+    api.wait_for("/api/reporting/reports/2025", lambda r: r["lines"] == 1)
+    rows = 3000
+    csv = "拠点ID/org_unit_id,項目コード/item_code,年月/period,数量/amount,単位/unit,備考/note\r\n" + "".join(
+        f"{site},city_gas,2025-{4 + i % 9:02d},{i % 97 + 1}.5,千m3,row {i}\r\n" for i in range(rows))
+    imported = api("POST", "/api/activities/imports", content=csv.encode("utf-8"),
+                   headers={"content-type": "text/csv"})
+    assert imported.status_code in (200, 201), imported.text
+
+    seen_busy, deadline = False, time.monotonic() + 90
+    while (status := api.ok("GET", "/health/processing"))["up_to_date"] is not True:
+        assert status["up_to_date"] is False, status  # every service answers
+        seen_busy = True
+        assert time.monotonic() < deadline, f"still processing after 90 s: {status}"
+        time.sleep(0.05)
+    # read once, no waiting: "up to date" must mean every imported row is in the report already
+    assert api.ok("GET", "/api/reporting/reports/2025")["lines"] == 1 + rows
+    print(f"processing seen busy before up to date: {seen_busy}")

@@ -144,6 +144,8 @@ class EventConsumer:
     max_batch: int = 500
     observe: Callable[[Handled], None] | None = None
     subscriber: Any = field(default=None, init=False, repr=False)
+    #: Records of the fetch being handled (fetched, not yet committed).
+    in_flight: int = field(default=0, init=False)
 
     @property
     def topics(self) -> set[str]:
@@ -180,10 +182,14 @@ class EventConsumer:
         commit per batch, not per event); otherwise one at a time, each in its own transaction, so
         that a poison event is parked alone and a failure redelivers from the failing record on.
         """
-        if len(records) > 1 and await self._apply_together(records, by_type):
-            return
-        for record in records:
-            await self.process(record.value or b"", record_headers(record), record, by_type)
+        self.in_flight = len(records)
+        try:
+            if len(records) > 1 and await self._apply_together(records, by_type):
+                return
+            for record in records:
+                await self.process(record.value or b"", record_headers(record), record, by_type)
+        finally:
+            self.in_flight = 0
 
     async def _apply_together(self, records: Sequence[Any], by_type: dict) -> bool:
         items = []
@@ -272,6 +278,23 @@ class EventConsumer:
                     await handler(fresh, uow)
                 committed.append(uow)
         outcomes.extend(run_outcomes)
+
+    async def unconsumed(self, timeout: float = 2.0) -> int:
+        """Records of this process's partitions whose effects are not committed yet: the broker's end
+        offsets now minus the group's committed offsets (committed after the batch's transaction), so
+        records fetched or being handled count too. :meth:`partition_lag` is the cheap, staler view."""
+        consumer = getattr(self.subscriber, "consumer", None)
+        if consumer is None:
+            return 0
+        assigned = sorted(consumer.assignment())
+        if not assigned:
+            return 0
+        ends, committed, beginnings = await asyncio.wait_for(asyncio.gather(
+            consumer.end_offsets(assigned), asyncio.gather(*(consumer.committed(tp) for tp in assigned)),
+            consumer.beginning_offsets(assigned)), timeout)
+        # nothing committed by the group yet: from the beginning (auto_offset_reset=earliest)
+        return sum(max(ends[tp] - (beginnings[tp] if done is None else done), 0)
+                   for tp, done in zip(assigned, committed, strict=True))
 
     async def partition_lag(self, timeout: float = 0.5) -> list[tuple[str, int, int]]:
         """``(topic, partition, lag)`` of the partitions assigned to this process right now.

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import MetaData, text
+from sqlalchemy import MetaData, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tanso_events.catalog import ALL_EVENTS, PUBLIC_DISCLOSURES_TOPIC, topic_for
@@ -224,6 +224,28 @@ def health_router() -> APIRouter:
         ok = checks["started"] and checks.get("database", False)
         return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks},
                             status_code=200 if ok else 503)
+
+    @router.get("/health/processing")
+    async def processing(request: Request) -> JSONResponse:
+        """Work taken on and not finished: events of this process's partitions not yet committed, then
+        (checked after them, so an event moving on in between is not missed) unpublished outbox rows."""
+        runtime: ServiceRuntime | None = getattr(request.app.state, "runtime", None)
+        if runtime is None or not runtime.ready:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        consumer = runtime.consumer
+        try:
+            unconsumed = await consumer.unconsumed(timeout=5.0) if consumer else 0
+        except Exception as exc:  # noqa: BLE001 — a status, not a failure of the service
+            return JSONResponse({"status": "unknown", "error": f"broker offsets unavailable: {exc!r}"},
+                                status_code=503)
+        in_flight = consumer.in_flight if consumer else 0
+        outbox = runtime.spec.tables.outbox
+        async with runtime.engine.connect() as conn:
+            unpublished = (await conn.execute(select(func.count()).select_from(outbox).where(
+                outbox.c.published_at.is_(None)))).scalar() or 0
+        pending = unconsumed + unpublished  # events being handled are in ``unconsumed`` until committed
+        return JSONResponse({"status": "idle" if pending == 0 else "processing", "unconsumed": unconsumed,
+                             "in_flight": in_flight, "unpublished": unpublished, "pending": pending})
 
     return router
 

@@ -60,7 +60,8 @@ def build_gateway(
             follow_redirects=False,
         )
     upstreams = Upstreams(settings.upstreams, client, health_timeout=settings.health_timeout_seconds,
-                          openapi_ttl=settings.openapi_cache_seconds)
+                          openapi_ttl=settings.openapi_cache_seconds,
+                          processing_timeout=settings.processing_timeout_seconds)
     verifier = verifier or TokenVerifier(settings.auth.jwks_url, settings.auth.issuer, settings.auth.audience)
     limiter = TokenBucketLimiter(settings.rate_limit.requests_per_second, settings.rate_limit.burst)
     return Gateway(settings, upstreams, verifier, limiter, parse_public_paths(settings.public_paths),

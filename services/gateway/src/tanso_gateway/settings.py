@@ -62,4 +62,6 @@ class Settings(service_settings("gateway", 8000)):
     #: Long enough for a large CSV import, which runs inside its request.
     upstream_timeout_seconds: float = 600.0
     health_timeout_seconds: float = 2.0
+    #: ``/health/processing`` asks each service for broker offsets: slower than a readiness probe.
+    processing_timeout_seconds: float = 10.0
     openapi_cache_seconds: float = 15.0

@@ -38,11 +38,20 @@ class Thing(BaseModel):
     name: str
 
 
-def fake_service(name: str) -> FastAPI:
-    """An upstream that echoes requests; ``app.state.ready`` drives its /health/ready."""
+def fake_service(name: str, asked: list[str] | None = None) -> FastAPI:
+    """An upstream that echoes requests; ``app.state.ready`` drives its /health/ready,
+    ``app.state.pending`` its /health/processing (each call appends ``name`` to ``asked``)."""
     app = FastAPI(title=f"Tanso {name}", description=f"The {name} service.")
     app.state.ready = True
     app.state.calls = 0
+    app.state.pending = 0
+
+    @app.get("/health/processing")
+    async def processing() -> dict:
+        if asked is not None:
+            asked.append(name)
+        return {"status": "processing" if app.state.pending else "idle", "unconsumed": app.state.pending,
+                "unpublished": 0, "pending": app.state.pending}
 
     @app.get("/health/ready")
     async def ready() -> JSONResponse:
@@ -88,7 +97,8 @@ class Harness:
     def __init__(self, down: tuple[str, ...] = (), **settings_overrides) -> None:
         self.signer = Signer()
         self.clock = Clock()
-        self.apps = {name: fake_service(name) for name in SERVICE_PORTS}
+        self.processing_asked: list[str] = []
+        self.apps = {name: fake_service(name, self.processing_asked) for name in SERVICE_PORTS}
         mounts = {f"http://{name}.test": down_transport() if name in down else httpx.ASGITransport(app=app)
                   for name, app in self.apps.items()}
         self.upstream_client = httpx.AsyncClient(mounts=mounts)

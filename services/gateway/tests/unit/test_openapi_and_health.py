@@ -1,7 +1,8 @@
-"""Combined OpenAPI document and aggregated readiness."""
+"""Combined OpenAPI document, aggregated readiness and processing status."""
 
 from __future__ import annotations
 
+from tanso_gateway.adapters.upstream import PIPELINE_ORDER
 from tanso_gateway.domain.openapi import combine, rewrite_refs
 
 
@@ -79,3 +80,30 @@ async def test_ready_503_when_one_upstream_is_down(make_harness) -> None:
 
 async def test_live(harness) -> None:
     assert (await harness.client.get("/health/live")).json() == {"status": "live"}
+
+
+async def test_processing_is_up_to_date_when_no_service_has_pending_events(harness) -> None:
+    response = await harness.client.get("/health/processing")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["up_to_date"] is True and body["pending"] == 0
+    assert body["message_en"] == "Every recorded input is reflected in the figures."
+    assert harness.processing_asked == list(PIPELINE_ORDER)  # upstream first: an event moving on is not missed
+
+
+async def test_processing_sums_what_the_services_still_have_to_do(harness) -> None:
+    harness.apps["calculation"].state.pending = 1200
+    harness.apps["reporting"].state.pending = 34
+    body = (await harness.client.get("/health/processing")).json()
+    assert body["up_to_date"] is False and body["pending"] == 1234
+    assert "1,234" in body["message_ja"] and "1,234 events are still being processed" in body["message_en"]
+    assert body["services"]["calculation"]["pending"] == 1200
+
+
+async def test_processing_is_unknown_when_a_service_cannot_say(make_harness) -> None:
+    h = make_harness(down=("calculation",))
+    response = await h.client.get("/health/processing")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["up_to_date"] is None and "calculation" in body["message_en"]
+    assert body["services"]["calculation"]["status"] == "unreachable"

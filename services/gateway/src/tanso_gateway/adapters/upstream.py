@@ -28,6 +28,10 @@ _DROP_REQUEST = HOP_BY_HOP | {"host"}
 _DROP_RESPONSE = HOP_BY_HOP | {"date", "server"}  # uvicorn adds its own
 
 
+#: Upstream before downstream: who publishes what the next one consumes.
+PIPELINE_ORDER = ("identity", "supplier-exchange", "factors", "activities", "calculation", "reporting")
+
+
 class BodyTooLarge(Exception):
     pass
 
@@ -66,10 +70,11 @@ async def _limited(stream: AsyncIterator[bytes], limit: _Limit) -> AsyncIterator
 
 class Upstreams:
     def __init__(self, bases: Mapping[str, str], client: httpx.AsyncClient, *,
-                 health_timeout: float = 2.0, openapi_ttl: float = 15.0) -> None:
+                 health_timeout: float = 2.0, openapi_ttl: float = 15.0, processing_timeout: float = 10.0) -> None:
         self.bases = {name: url.rstrip("/") for name, url in bases.items()}
         self.client = client
         self.health_timeout, self.openapi_ttl = health_timeout, openapi_ttl
+        self.processing_timeout = processing_timeout
         self._openapi: dict[str, tuple[float, dict]] = {}
         self.tracer = trace.get_tracer("tanso_gateway")
 
@@ -164,6 +169,21 @@ class Upstreams:
         except ValueError:
             pass
         return result
+
+    async def processing(self) -> dict[str, dict]:
+        """Every upstream's ``/health/processing``, asked one after another in the order events flow
+        (:data:`PIPELINE_ORDER`): an event that moves downstream meanwhile is seen where it arrives."""
+        ordered = [n for n in PIPELINE_ORDER if n in self.bases] + [n for n in self.bases if n not in PIPELINE_ORDER]
+        results = {}
+        for service in ordered:
+            try:
+                response = await self.client.get(f"{self.bases[service]}/health/processing",
+                                                 timeout=self.processing_timeout)
+                body = response.json()
+                results[service] = body if isinstance(body, dict) else {"status": "unknown"}
+            except (httpx.HTTPError, ValueError) as exc:
+                results[service] = {"status": "unreachable", "error": _describe(exc)}
+        return results
 
     async def openapi_documents(self) -> tuple[dict[str, dict], dict[str, str]]:
         """(service → OpenAPI document, service → why it is missing); documents are cached briefly."""

@@ -54,6 +54,27 @@ async def ready(request: Request) -> JSONResponse:
                         status_code=200 if ok else 503)
 
 
+@router.get("/health/processing")
+async def processing(request: Request) -> JSONResponse:
+    """Whether every input recorded so far is in the figures: events not yet handled or published, per
+    service. 200 with ``up_to_date`` true or false; 503 when a service could not say."""
+    services = await _gateway(request).upstreams.processing()
+    unknown = sorted(n for n, s in services.items() if "pending" not in s)
+    pending = sum(s.get("pending", 0) for s in services.values())
+    if unknown:
+        body = {"up_to_date": None, "pending": pending,
+                "message_ja": f"処理状況を確認できないサービスがあります: {', '.join(unknown)}",
+                "message_en": f"Could not get the processing status of: {', '.join(unknown)}"}
+    elif pending:
+        body = {"up_to_date": False, "pending": pending,
+                "message_ja": f"{pending:,} 件のイベントを処理中です。集計値はまだ変わります。",
+                "message_en": f"{pending:,} events are still being processed; figures may still change."}
+    else:
+        body = {"up_to_date": True, "pending": 0, "message_ja": "記録済みの入力はすべて集計に反映されています。",
+                "message_en": "Every recorded input is reflected in the figures."}
+    return JSONResponse({**body, "services": services}, status_code=503 if unknown else 200)
+
+
 @router.get("/openapi.json", include_in_schema=False)
 async def openapi(request: Request) -> JSONResponse:
     gateway = _gateway(request)
