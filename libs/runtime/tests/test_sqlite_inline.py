@@ -70,7 +70,9 @@ async def test_a_lock_held_by_another_process_is_awaited_without_blocking_the_lo
     ticking.cancel()
     thread.join()
     assert waited >= 0.4  # it did wait for the other writer ...
-    assert ticks >= 20  # ... while the loop kept running other tasks
+    # ... while the loop kept running other tasks: ~50 ticks on a quiet machine, 1 if the wait blocked
+    # the loop; 5 leaves room for a loaded CI machine
+    assert ticks >= 5
     async with engine.connect() as conn:
         assert (await conn.execute(select(func.count()).select_from(items))).scalar() == 2
     await engine.dispose()
