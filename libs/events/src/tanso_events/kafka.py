@@ -144,8 +144,6 @@ class EventConsumer:
     max_batch: int = 500
     observe: Callable[[Handled], None] | None = None
     subscriber: Any = field(default=None, init=False, repr=False)
-    #: Records of the fetch being handled (fetched, not yet committed).
-    in_flight: int = field(default=0, init=False)
 
     @property
     def topics(self) -> set[str]:
@@ -182,14 +180,10 @@ class EventConsumer:
         commit per batch, not per event); otherwise one at a time, each in its own transaction, so
         that a poison event is parked alone and a failure redelivers from the failing record on.
         """
-        self.in_flight = len(records)
-        try:
-            if len(records) > 1 and await self._apply_together(records, by_type):
-                return
-            for record in records:
-                await self.process(record.value or b"", record_headers(record), record, by_type)
-        finally:
-            self.in_flight = 0
+        if len(records) > 1 and await self._apply_together(records, by_type):
+            return
+        for record in records:
+            await self.process(record.value or b"", record_headers(record), record, by_type)
 
     async def _apply_together(self, records: Sequence[Any], by_type: dict) -> bool:
         items = []

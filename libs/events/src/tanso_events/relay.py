@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .store import MessagingTables
@@ -161,12 +161,12 @@ class OutboxRelay:
 
     async def backlog(self) -> tuple[int, datetime | None]:
         """Number of unpublished rows and the creation time of the oldest one."""
-        async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(func.count(), func.min(self.outbox.c.created_at)).where(
-                        self.outbox.c.published_at.is_(None)
-                    )
-                )
-            ).one()
-        return row[0], row[1]
+        return await outbox_backlog(self.engine, self.outbox)
+
+
+async def outbox_backlog(engine: AsyncEngine, outbox: Table) -> tuple[int, datetime | None]:
+    """Unpublished rows of ``outbox`` and the creation time of the oldest, whoever relays them."""
+    async with engine.connect() as conn:
+        row = (await conn.execute(select(func.count(), func.min(outbox.c.created_at)).where(
+            outbox.c.published_at.is_(None)))).one()
+    return row[0], row[1]

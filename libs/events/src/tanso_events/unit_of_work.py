@@ -9,9 +9,10 @@ the consumer span of the event being handled).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
 
@@ -103,6 +104,16 @@ class UnitOfWork:
         """Count outbox rows written in bulk on this connection, so the relay is woken after the commit."""
         self._published += count
 
+    @contextlib.contextmanager
+    def caused_by(self, event_id: str) -> Iterator[Self]:
+        """Stamp what is appended inside the block with ``event_id`` as its cause: a batch handler
+        handing one event of its run to a per-event handler, in the run's unit of work."""
+        outer, self.causation_id = self.causation_id, event_id
+        try:
+            yield self
+        finally:
+            self.causation_id = outer
+
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once this transaction has committed (not at all if it rolls back).
 
@@ -162,9 +173,9 @@ class UnitOfWork:
 
     def event_row(self, stream_id: str, version: int, tenant_id: str, event: DomainEvent, *,
                   causation_id: str | None = None, actor: str | None = None) -> dict[str, Any]:
-        """The event-store row :meth:`append` would write for ``event`` at ``version`` (``event_id`` None:
-        the bulk writer fills it; ``position`` is the database's)."""
-        return {"event_id": None, "stream_id": stream_id, "version": version, "type": event.type_name(),
+        """The event-store row :meth:`append` would write for ``event`` at ``version`` (``position``
+        is the database's: rows inserted in list order keep their order)."""
+        return {"event_id": str(uuid.uuid4()), "stream_id": stream_id, "version": version, "type": event.type_name(),
                 "data": event.model_dump(mode="json"), "meta": self._event_meta(causation_id, actor),
                 "tenant_id": tenant_id, "recorded_at": self.now}
 

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import MetaData, func, select, text
+from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tanso_events.catalog import ALL_EVENTS, PUBLIC_DISCLOSURES_TOPIC, topic_for
 from tanso_events.kafka import EventConsumer, EventHandler, ensure_topics, make_broker
 from tanso_events.projections import Projection
-from tanso_events.relay import OutboxRelay
+from tanso_events.relay import OutboxRelay, outbox_backlog
 from tanso_events.store import MessagingTables
 from tanso_events.tracing import current_traceparent, reset_traceparent, use_traceparent
 from tanso_events.unit_of_work import UnitOfWork
@@ -238,14 +238,11 @@ def health_router() -> APIRouter:
         except Exception as exc:  # noqa: BLE001 — a status, not a failure of the service
             return JSONResponse({"status": "unknown", "error": f"broker offsets unavailable: {exc!r}"},
                                 status_code=503)
-        in_flight = consumer.in_flight if consumer else 0
-        outbox = runtime.spec.tables.outbox
-        async with runtime.engine.connect() as conn:
-            unpublished = (await conn.execute(select(func.count()).select_from(outbox).where(
-                outbox.c.published_at.is_(None)))).scalar() or 0
-        pending = unconsumed + unpublished  # events being handled are in ``unconsumed`` until committed
+        # the outbox table, not the relay: with an external relay this process has none
+        unpublished, _oldest = await outbox_backlog(runtime.engine, runtime.spec.tables.outbox)
+        pending = unconsumed + unpublished  # events being handled count in ``unconsumed`` until committed
         return JSONResponse({"status": "idle" if pending == 0 else "processing", "unconsumed": unconsumed,
-                             "in_flight": in_flight, "unpublished": unpublished, "pending": pending})
+                             "unpublished": unpublished, "pending": pending})
 
     return router
 

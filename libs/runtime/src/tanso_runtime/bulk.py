@@ -57,13 +57,6 @@ async def insert_all(conn: AsyncConnection, inserts: Sequence[tuple[Table, list[
         await writer.close()
 
 
-def fill_ids(rows: list[dict[str, Any]], key: str) -> None:
-    """Give every row whose ``key`` is None a fresh id (:func:`uuid4s`: adjacent in the index)."""
-    missing = [row for row in rows if row[key] is None]
-    for row, new_id in zip(missing, uuid4s(len(missing)), strict=True):
-        row[key] = new_id
-
-
 class BulkWriter:
     """Inserts and updates of many rows on ``conn``'s driver connection, in ``conn``'s transaction.
 

@@ -11,12 +11,14 @@ of about ten statements per activity. The tests compare both paths row for row.
 
 from __future__ import annotations
 
+import uuid
+
 from tanso_events import catalog
 from tanso_events.envelope import EnvelopeMeta
 from tanso_events.store import present
 from tanso_events.unit_of_work import UnitOfWork
 from tanso_runtime import metrics
-from tanso_runtime.bulk import fill_ids, insert_all, uuid4s
+from tanso_runtime.bulk import insert_all
 
 from ..adapters import tables
 from ..adapters.projections import PROJECTIONS, activity_row, audit_row, inputs, line_row, trail
@@ -69,9 +71,9 @@ class NewActivities:
             factor = await factor_for(uow, tenant_id, a, item, plan)
             status, record = evaluate(a, item, plan, factor)
             seq, prev_hash = await chain_head(uow, tenant_id)
-            audit_id, message_id = uuid4s(2)
             seal(record, tenant_id, a, item, logic_version, plan, factor, status, None, RECORDED, meta.id,
-                 computed_at=uow.now.isoformat(), audit_record_id=audit_id, seq=seq + 1, prev_hash=prev_hash)
+                 computed_at=uow.now.isoformat(), audit_record_id=str(uuid.uuid4()), seq=seq + 1,
+                 prev_hash=prev_hash)
             uow.cache[("head", tenant_id)] = (seq + 1, record["hash"])
             self.events.append(uow.event_row(f"audit-{tenant_id}", seq + 1, tenant_id, LineComputed(record=record),
                                              causation_id=meta.id))
@@ -81,13 +83,12 @@ class NewActivities:
                 factor_version_id = factor["factor_version_id"] if factor is not None else None
                 self.outbox.append(uow.outbox_row(
                     emission_event(a, item, plan, record, status, RECORDED, factor_version_id), subject=plan.line_id,
-                    tenant_id=tenant_id, aggregate_type=EMISSION_LINE, event_id=message_id))
+                    tenant_id=tenant_id, aggregate_type=EMISSION_LINE))
 
     async def write(self) -> None:
         """Write the queued rows in the unit of work's transaction."""
         if not self.events:
             return
-        fill_ids(self.events, "event_id")
         # event-store positions follow the list: each activity's input, then its lines, in event order
         await insert_all(self.uow.conn, [(tables.messaging.events, self.events),
                                          (tables.activity_inputs, self.activities), (tables.audit_records, self.audits),

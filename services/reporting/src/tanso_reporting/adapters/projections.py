@@ -17,15 +17,15 @@ async def _add_to_total(conn, tenant_id: str, line: dict, sign: int) -> None:
 async def add_to_total(conn, tenant_id: str, line: dict, amount: Decimal, lines: int) -> None:
     """Add ``amount`` t-CO2e and ``lines`` lines to the total that ``line`` counts in."""
     t = tables.report_totals
-    basis = line.get("scope2_method") or ""
-    key = (t.c.tenant_id == tenant_id, t.c.fiscal_year == line["fiscal_year"], t.c.scope == line["scope"],
-           t.c.org_unit_id == line["org_unit_id"], t.c.item_code == line["item_code"], t.c.basis == basis)
+    fiscal_year, scope, org_unit_id, item_code, basis = total_key(line)
+    key = (t.c.tenant_id == tenant_id, t.c.fiscal_year == fiscal_year, t.c.scope == scope,
+           t.c.org_unit_id == org_unit_id, t.c.item_code == item_code, t.c.basis == basis)
     # FOR UPDATE (PostgreSQL): two reporting processes adding to one total must not both read the old value
     row = (await conn.execute(select(t.c.co2e_t, t.c.lines).where(*key).with_for_update())).first()
     if row is None:
-        await conn.execute(insert(t).values(tenant_id=tenant_id, fiscal_year=line["fiscal_year"], scope=line["scope"],
-                                            org_unit_id=line["org_unit_id"], item_code=line["item_code"],
-                                            basis=basis, co2e_t=amount, lines=lines))
+        await conn.execute(insert(t).values(tenant_id=tenant_id, fiscal_year=fiscal_year, scope=scope,
+                                            org_unit_id=org_unit_id, item_code=item_code, basis=basis,
+                                            co2e_t=amount, lines=lines))
     else:
         await conn.execute(update(t).where(*key).values(co2e_t=row[0] + amount, lines=row[1] + lines))
 

@@ -3,7 +3,7 @@
 The consumer hands a run of consecutive ``EmissionCalculated`` events to
 :func:`.handlers.on_emissions_calculated`. A line reported for the first time gets the rows the
 per-event path writes — the ``LineReported`` event and its ``report_lines`` row — in bulk
-(:class:`tanso_runtime.bulk.BulkWriter`), and its figure is added to its total once per total and
+(:func:`tanso_runtime.bulk.insert_all`), and its figure is added to its total once per total and
 run instead of once per line (Decimal sums are exact, so the totals are the same). A line already
 reported goes through :func:`.handlers.on_emission_calculated` in its place, after the rows built so
 far are written.
@@ -17,7 +17,7 @@ from tanso_events import catalog
 from tanso_events.envelope import EnvelopeMeta
 from tanso_events.store import present
 from tanso_events.unit_of_work import UnitOfWork
-from tanso_runtime.bulk import fill_ids, insert_all
+from tanso_runtime.bulk import insert_all
 
 from ..adapters import tables
 from ..adapters.projections import PROJECTIONS, add_to_total, analysis, line_row, total_key
@@ -54,8 +54,8 @@ class NewLines:
         """Write the queued rows and add the queued figures to their totals."""
         if not self.events:
             return
-        fill_ids(self.events, "event_id")
         await insert_all(self.uow.conn, [(tables.messaging.events, self.events), (tables.report_lines, self.lines)])
+        # in key order: two processes lock shared totals in the same order (no deadlock)
         for (tenant_id, _), total in sorted(self.totals.items(), key=lambda kv: (kv[0][0], repr(kv[0][1]))):
             await add_to_total(self.uow.conn, tenant_id, total["line"], total["amount"], total["count"])
         self.events, self.lines, self.totals = [], [], {}

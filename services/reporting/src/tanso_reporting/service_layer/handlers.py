@@ -36,8 +36,8 @@ async def on_emissions_calculated(items: list[tuple[catalog.EmissionCalculated, 
     for event, meta in items:
         if event.line_id in known:
             await new.write()
-            uow.causation_id = meta.id  # what a unit of work of its own would carry
-            await on_emission_calculated(event, meta, uow)
+            with uow.caused_by(meta.id):  # what a unit of work of its own would carry
+                await on_emission_calculated(event, meta, uow)
             continue
         known.add(event.line_id)
         new.add(event, meta)
